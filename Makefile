@@ -1,0 +1,37 @@
+# DockerCoins on Consul, Nomad and OpenTelemetry.
+SHELL := /bin/bash
+GO ?= go
+CACHE ?= $(HOME)/.cache/dockercoins
+export PATH := $(CACHE)/bin:$(PATH)
+
+.PHONY: help build tools up down test fuzz bench deps
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages the app and the tests use (needs root)
+	@lab/deps.sh
+
+build: ## build the four services into bin/
+	$(GO) build -o bin/ ./services/...
+
+tools: ## provide the pinned Consul, Nomad and Jaeger (built once into ~/.cache/dockercoins)
+	@tools/install.sh >/dev/null
+
+up: deps build ## run the whole app in the background and print its URLs
+	@lab/up.sh
+
+down: ## stop everything `make up` started
+	@lab/down.sh
+
+test: deps tools ## run every test, then short fuzz runs
+	$(GO) test -count=1 -timeout 35m ./...
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
+
+FUZZTIME ?= 30s
+fuzz: ## fuzz the rng path parser and the hasher
+	$(GO) test -run '^$$' -fuzz '^FuzzParseCount$$' -fuzztime $(FUZZTIME) ./services/rng
+	$(GO) test -run '^$$' -fuzz '^FuzzPath$$' -fuzztime $(FUZZTIME) ./services/rng
+	$(GO) test -run '^$$' -fuzz '^FuzzHash$$' -fuzztime $(FUZZTIME) ./services/hasher
+
+bench: deps tools build ## print the benchmark tables
+	$(GO) run ./tools/bench

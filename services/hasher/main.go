@@ -1,0 +1,37 @@
+// Command hasher answers the SHA-256 of what is posted to it, after a small delay.
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/dockercoins/dockercoins/internal/serve"
+	"github.com/dockercoins/dockercoins/internal/settings"
+)
+
+func main() { serve.Main("hasher", run) }
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	var common serve.Settings
+	var cfg Config
+	s := settings.New("hasher", stdout)
+	common.Register(s, ":8002")
+	s.Duration(&cfg.Delay, "delay", "HASHER_DELAY", 100*time.Millisecond, "time each hash takes; requests run concurrently")
+	if err := s.Parse(args, getenv); err != nil {
+		return err
+	}
+	log, err := common.Logger(stdout, "hasher")
+	if err != nil {
+		return err
+	}
+	cfg.Hostname, _ = os.Hostname()
+	ln, err := net.Listen("tcp", common.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("starting", "delay", cfg.Delay)
+	return serve.HTTP(ctx, log, ln, NewServer(cfg))
+}

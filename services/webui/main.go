@@ -1,0 +1,42 @@
+// Command webui shows DockerCoins' mining speed live in a browser, read from Redis.
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+
+	"github.com/dockercoins/dockercoins/internal/serve"
+	"github.com/dockercoins/dockercoins/internal/settings"
+	"github.com/dockercoins/dockercoins/mesh"
+	"github.com/dockercoins/dockercoins/redis"
+)
+
+func main() { serve.Main("webui", run) }
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	var common serve.Settings
+	var peerSettings mesh.Settings
+	s := settings.New("webui", stdout)
+	common.Register(s, ":8000")
+	peerSettings.Register(s, "redis")
+	if err := s.Parse(args, getenv); err != nil {
+		return err
+	}
+	log, err := common.Logger(stdout, "webui")
+	if err != nil {
+		return err
+	}
+	peers, err := peerSettings.Connect(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer peers.Close()
+	rdb := redis.NewClient(peers.Dialer("redis"))
+	defer rdb.Close()
+	ln, err := net.Listen("tcp", common.Addr)
+	if err != nil {
+		return err
+	}
+	return serve.HTTP(ctx, log, ln, NewServer(log, &redis.Reader{Client: rdb}))
+}

@@ -1,0 +1,61 @@
+// Polls /json once a second and draws the speed series the server computes from exact
+// per-second counts, so a steady 3.33 hashes/s draws as a flat 3.3, not 4-4-0 spikes.
+"use strict";
+
+const canvas = document.getElementById("graph");
+const ctx = canvas.getContext("2d");
+
+function niceMax(v) {
+  if (v <= 0) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}
+
+function draw(series) {
+  const w = canvas.width, h = canvas.height, left = 50, bottom = 24, top = 12;
+  ctx.clearRect(0, 0, w, h);
+  const ymax = niceMax(Math.max(...series, 0) * 1.1);
+  ctx.font = "12px system-ui, sans-serif";
+  ctx.fillStyle = "#57606a";
+  ctx.strokeStyle = "#e1e4e8";
+  for (let i = 0; i <= 4; i++) {
+    const v = (ymax * i) / 4;
+    const y = h - bottom - ((h - bottom - top) * i) / 4;
+    ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(w - 8, y); ctx.stroke();
+    ctx.fillText(v.toFixed(v < 10 ? 1 : 0), 8, y + 4);
+  }
+  ctx.fillText("last " + series.length + " s", w - 70, h - 6);
+  if (series.length < 2) return;
+  const step = (w - left - 8) / (series.length - 1);
+  ctx.strokeStyle = "#1565c0";
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  series.forEach((v, i) => {
+    const x = left + i * step;
+    const y = h - bottom - ((h - bottom - top) * v) / ymax;
+    if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
+  });
+  ctx.stroke();
+  canvas.dataset.points = String(series.length);
+}
+
+async function refresh() {
+  const err = document.getElementById("error");
+  try {
+    const r = await fetch("/json", { cache: "no-store" });
+    const s = await r.json();
+    if (!r.ok) throw new Error(s.error || r.statusText);
+    document.getElementById("speed").textContent = s.speed.toFixed(1);
+    document.getElementById("hashes").textContent = s.hashes;
+    document.getElementById("coins").textContent = s.coins;
+    draw(s.series || []);
+    err.hidden = true;
+  } catch (e) {
+    err.textContent = "cannot read the counters: " + e.message;
+    err.hidden = false;
+  }
+}
+
+refresh();
+setInterval(refresh, 1000);

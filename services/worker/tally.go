@@ -1,0 +1,62 @@
+package main
+
+import (
+	"sync"
+	"time"
+
+	"github.com/dockercoins/dockercoins/redis"
+)
+
+// Tally holds the loops a worker completed that Redis has not been told of yet.
+// The zero value is ready to use.
+type Tally struct {
+	mu      sync.Mutex
+	pending redis.Batch
+	loops   int64 // completed since start, flushed or not
+	coins   int64
+}
+
+// Add records one completed loop, which produced hash from bytes at time at.
+func (t *Tally) Add(hash string, bytes []byte, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.loops++
+	t.pending.Hashes++
+	if t.pending.Seconds == nil {
+		t.pending.Seconds = map[int64]int64{}
+	}
+	t.pending.Seconds[at.Unix()]++
+	if isCoin(hash) {
+		t.coins++
+		if t.pending.Coins == nil {
+			t.pending.Coins = map[string][]byte{}
+		}
+		t.pending.Coins[hash] = bytes
+	}
+}
+
+// Take removes and returns everything pending.
+func (t *Tally) Take() redis.Batch {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.pending
+	t.pending = redis.Batch{}
+	return b
+}
+
+// PendingHashes counts the loops not yet taken.
+func (t *Tally) PendingHashes() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pending.Hashes
+}
+
+// Totals returns the loops and coins completed since start.
+func (t *Tally) Totals() (loops, coins int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.loops, t.coins
+}
+
+// isCoin reports whether a hex hash is a coin: as in the original, one starting with 0.
+func isCoin(hash string) bool { return len(hash) > 0 && hash[0] == '0' }

@@ -1,0 +1,161 @@
+package test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dockercoins/dockercoins/test/testbed"
+)
+
+// app is a DockerCoins stack with fixed addresses (no Consul).
+type app struct {
+	redis  *testbed.Redis
+	rng    *testbed.Service
+	hasher *testbed.Service
+}
+
+func startApp(t *testing.T, rngEnv ...string) *app {
+	a := &app{redis: testbed.StartRedis(t)}
+	a.rng = testbed.StartService(t, "rng", append([]string{"RNG_DELAY=5ms"}, rngEnv...)...)
+	a.hasher = testbed.StartService(t, "hasher", "HASHER_DELAY=5ms")
+	return a
+}
+
+func (a *app) worker(t *testing.T, env ...string) *testbed.Service {
+	base := []string{
+		"RNG_ADDR=" + a.rng.Addr, "HASHER_ADDR=" + a.hasher.Addr, "REDIS_ADDR=" + a.redis.Addr,
+		"WORKER_PAUSE=5ms", "WORKER_FLUSH_EVERY=200ms",
+	}
+	return testbed.StartService(t, "worker", append(base, env...)...)
+}
+
+// stopped stops a worker with sig and returns the loops and coins it says it completed.
+func stopped(t *testing.T, w *testbed.Service, sig syscall.Signal) (loops, coins int64) {
+	t.Helper()
+	w.Signal(sig)
+	if err := w.Wait(t, 20*time.Second); err != nil {
+		t.Fatalf("worker exited with %v after %v", err, sig)
+	}
+	evs := w.Events("stopped")
+	if len(evs) != 1 {
+		t.Fatalf("worker logged %d stop events", len(evs))
+	}
+	ev := evs[0]
+	if ev["lost"].(float64) != 0 || ev["flushed"] != ev["loops"] {
+		t.Fatalf("worker stopped with %v", ev)
+	}
+	return int64(ev["loops"].(float64)), int64(ev["coins"].(float64))
+}
+
+func waitHashes(t *testing.T, r *testbed.Redis, atLeast int64) {
+	t.Helper()
+	testbed.Eventually(t, 20*time.Second, "hashes >= %d", func() bool { return r.Int("hashes") >= atLeast }, atLeast)
+}
+
+func TestAccountingIsExactWithSeveralWorkers(t *testing.T) {
+	a := startApp(t)
+	var workers []*testbed.Service
+	for range 4 {
+		workers = append(workers, a.worker(t))
+	}
+	waitHashes(t, a.redis, 200)
+	var loops, coins int64
+	for i, w := range workers {
+		sig := syscall.SIGTERM
+		if i%2 == 1 {
+			sig = syscall.SIGINT
+		}
+		l, c := stopped(t, w, sig)
+		if l == 0 {
+			t.Fatalf("worker %d completed no loop", i)
+		}
+		loops, coins = loops+l, coins+c
+	}
+	if got := a.redis.Int("hashes"); got != loops {
+		t.Fatalf("redis counts %d hashes; workers completed %d loops", got, loops)
+	}
+	if got := a.redis.HLen("wallet"); got != coins {
+		t.Fatalf("wallet holds %d coins; workers found %d", got, coins)
+	}
+	t.Logf("%d loops, %d coins, all counted once", loops, coins)
+}
+
+func TestRedisOutageLosesNoCount(t *testing.T) {
+	a := startApp(t)
+	w := a.worker(t)
+	webui := testbed.StartService(t, "webui", "REDIS_ADDR="+a.redis.Addr)
+	waitHashes(t, a.redis, 50)
+
+	a.redis.Stop()
+	w.WaitEvent(t, "redis unavailable; keeping the count", 10*time.Second)
+	if code, body := getJSON(t, webui.URL()+"/json"); code != http.StatusServiceUnavailable || body["error"] == nil {
+		t.Fatalf("webui with Redis down answered %d %v, want 503 with an error", code, body)
+	}
+	before := loopsDone(t, w)
+	testbed.Eventually(t, 10*time.Second, "the worker to keep mining while Redis is down", func() bool {
+		return loopsDone(t, w) > before+20
+	})
+
+	a.redis.Restart()
+	testbed.Eventually(t, 20*time.Second, "webui to recover", func() bool {
+		code, _ := getJSON(t, webui.URL()+"/json")
+		return code == http.StatusOK
+	})
+	loops, _ := stopped(t, w, syscall.SIGTERM)
+	if got := a.redis.Int("hashes"); got != loops {
+		t.Fatalf("after the outage redis counts %d hashes; the worker completed %d loops", got, loops)
+	}
+}
+
+func TestFailedLoopsAreNotCounted(t *testing.T) {
+	port := testbed.FreePort(t)
+	a := startApp(t)
+	a.rng.Stop(5 * time.Second)
+	rngAddr := fmt.Sprintf("127.0.0.1:%d", port)
+	w := a.worker(t, "RNG_ADDR="+rngAddr)
+	w.WaitEvent(t, "loop failed; backing off", 10*time.Second)
+	if n := loopsDone(t, w); n != 0 {
+		t.Fatalf("%d loops counted with rng down", n)
+	}
+
+	rng := testbed.StartService(t, "rng", "RNG_DELAY=5ms", "ADDR="+rngAddr)
+	waitHashes(t, a.redis, 20)
+	rng.Kill() // down again, mid-run
+	time.Sleep(500 * time.Millisecond)
+	loops, _ := stopped(t, w, syscall.SIGTERM)
+	if got := a.redis.Int("hashes"); got != loops {
+		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
+	}
+}
+
+// loopsDone reads the loops a worker has completed from its status line.
+func loopsDone(t *testing.T, w *testbed.Service) int64 {
+	t.Helper()
+	resp, err := http.Get(w.URL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var host string
+	var loops int64
+	if _, err := fmt.Fscanf(resp.Body, "WORKER running on %s %d loops", &host, &loops); err != nil {
+		t.Fatalf("worker status: %v", err)
+	}
+	return loops
+}
+
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
