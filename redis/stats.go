@@ -21,8 +21,8 @@ const Window = 10
 type Stats struct {
 	Coins  int64     `json:"coins"`
 	Hashes int64     `json:"hashes"`
-	Now    float64   `json:"now"`   // unix seconds
-	Speed  float64   `json:"speed"` // hashes per second over the last Window settled seconds
+	Now    float64   `json:"now"`    // unix seconds
+	Speed  float64   `json:"speed"`  // hashes per second over the last Window settled seconds
 	Series []float64 `json:"series"` // Speed at each of the last points seconds, oldest first
 }
 

@@ -46,11 +46,11 @@ func TestRandomBytes(t *testing.T) {
 func TestBadCountIs400WithAMessage(t *testing.T) {
 	h := NewServer(Config{Slots: 1})
 	for path, want := range map[string]string{
-		"/abc":     "whole number",
-		"/-5":      "at least 1",
-		"/0":       "at least 1",
-		"/1048577": "at most 1048576",
-		"/1e3":     "whole number",
+		"/abc":                     "whole number",
+		"/-5":                      "at least 1",
+		"/0":                       "at least 1",
+		"/1048577":                 "at most 1048576",
+		"/1e3":                     "whole number",
 		"/99999999999999999999999": "whole number",
 	} {
 		rec := get(t, h, "GET", path)
