@@ -4,7 +4,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"os"
 	"time"
 
@@ -18,20 +17,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	var common serve.Settings
 	var cfg Config
 	s := settings.New("hasher", stdout)
-	common.Register(s, ":8002")
+	common.Register(s, "hasher", ":8002")
 	s.Duration(&cfg.Delay, "delay", "HASHER_DELAY", 100*time.Millisecond, "time each hash takes; requests run concurrently")
 	if err := s.Parse(args, getenv); err != nil {
 		return err
 	}
-	log, err := common.Logger(stdout, "hasher")
+	log, err := common.Logger(stdout)
 	if err != nil {
 		return err
 	}
 	cfg.Hostname, _ = os.Hostname()
-	ln, err := net.Listen("tcp", common.Addr)
-	if err != nil {
-		return err
-	}
 	log.Info("starting", "delay", cfg.Delay)
-	return serve.HTTP(ctx, log, ln, NewServer(cfg))
+	return common.Serve(ctx, log, NewServer(cfg))
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"time"
 
@@ -20,7 +19,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	var common serve.Settings
 	var cfg Config
 	s := settings.New("rng", stdout)
-	common.Register(s, ":8001")
+	common.Register(s, "rng", ":8001")
 	s.Duration(&cfg.Delay, "delay", "RNG_DELAY", 100*time.Millisecond, "time each request holds an entropy slot")
 	s.Int(&cfg.Slots, "slots", "RNG_SLOTS", 1, "requests served at once; more wait in line")
 	if err := s.Parse(args, getenv); err != nil {
@@ -29,15 +28,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if cfg.Slots < 1 {
 		return fmt.Errorf("slots must be at least 1, got %d", cfg.Slots)
 	}
-	log, err := common.Logger(stdout, "rng")
+	log, err := common.Logger(stdout)
 	if err != nil {
 		return err
 	}
 	cfg.Hostname, _ = os.Hostname()
-	ln, err := net.Listen("tcp", common.Addr)
-	if err != nil {
-		return err
-	}
 	log.Info("starting", "delay", cfg.Delay, "slots", cfg.Slots)
-	return serve.HTTP(ctx, log, ln, NewServer(cfg))
+	return common.Serve(ctx, log, NewServer(cfg))
 }

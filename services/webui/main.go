@@ -4,7 +4,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 
 	"github.com/dockercoins/dockercoins/internal/serve"
 	"github.com/dockercoins/dockercoins/internal/settings"
@@ -18,12 +17,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	var common serve.Settings
 	var peerSettings mesh.Settings
 	s := settings.New("webui", stdout)
-	common.Register(s, ":8000")
+	common.Register(s, "webui", ":8000")
 	peerSettings.Register(s, "redis")
 	if err := s.Parse(args, getenv); err != nil {
 		return err
 	}
-	log, err := common.Logger(stdout, "webui")
+	log, err := common.Logger(stdout)
 	if err != nil {
 		return err
 	}
@@ -34,9 +33,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer peers.Close()
 	rdb := redis.NewClient(peers.Dialer("redis"))
 	defer rdb.Close()
-	ln, err := net.Listen("tcp", common.Addr)
-	if err != nil {
-		return err
-	}
-	return serve.HTTP(ctx, log, ln, NewServer(log, &redis.Reader{Client: rdb}))
+	return common.Serve(ctx, log, NewServer(log, &redis.Reader{Client: rdb}))
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"sync"
@@ -33,7 +32,7 @@ type config struct {
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	var c config
 	s := settings.New("worker", stdout)
-	c.common.Register(s, ":8003")
+	c.common.Register(s, "worker", ":8003")
 	c.peers.Register(s, "rng", "hasher", "redis")
 	s.Duration(&c.pause, "pause", "WORKER_PAUSE", 100*time.Millisecond, "pause at the start of every loop")
 	s.Duration(&c.flushEvery, "flush-every", "WORKER_FLUSH_EVERY", time.Second, "how often the count goes to Redis")
@@ -41,7 +40,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := s.Parse(args, getenv); err != nil {
 		return err
 	}
-	log, err := c.common.Logger(stdout, "worker")
+	log, err := c.common.Logger(stdout)
 	if err != nil {
 		return err
 	}
@@ -72,17 +71,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	flusher := &Flusher{Ledger: &redis.Ledger{Client: rdb, Worker: id}, Tally: tally, Every: c.flushEvery, Log: log}
 
-	ln, err := net.Listen("tcp", c.common.Addr)
-	if err != nil {
-		return err
-	}
 	log.Info("starting", "id", id, "pause", c.pause)
 	mctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
 	wg.Go(func() { miner.Run(mctx) })
 	wg.Go(func() { flusher.Run(mctx) })
-	serveErr := serve.HTTP(mctx, log, ln, NewServer(hostname, tally, flusher))
+	serveErr := c.common.Serve(mctx, log, NewServer(hostname, tally, flusher))
 	stop()
 	wg.Wait()
 
