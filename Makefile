@@ -34,4 +34,4 @@ fuzz: ## fuzz the rng path parser and the hasher
 	$(GO) test -run '^$$' -fuzz '^FuzzHash$$' -fuzztime $(FUZZTIME) ./services/hasher
 
 bench: deps tools build ## print the benchmark tables
-	$(GO) run ./tools/bench
+	$(GO) test -run "^$$" -bench . -benchtime 1x -timeout 60m ./test/bench

@@ -158,3 +158,6 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() bool, ar
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// PID is the process's id.
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
