@@ -14,9 +14,19 @@ type RunFunc func(ctx context.Context, args []string, getenv func(string) string
 
 // Main runs a service with the process's arguments, environment and stdout. SIGINT and
 // SIGTERM cancel its context so it can stop gracefully; an error exits with status 1.
-func Main(name string, run RunFunc) {
+//
+// `<binary> healthcheck` instead checks the instance listening at ADDR (defaultAddr if
+// unset) and exits 0 if it answers GET / with 200.
+func Main(name, defaultAddr string, run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) == 2 && os.Args[1] == "healthcheck" {
+		if err := healthcheck(ctx, os.Getenv, defaultAddr); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)

@@ -13,13 +13,16 @@ import (
 	"github.com/dockercoins/dockercoins/internal/settings"
 )
 
-func main() { serve.Main("rng", run) }
+func main() { serve.Main("rng", defaultAddr, run) }
+
+// defaultAddr is the workshop's port for rng.
+const defaultAddr = ":8001"
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	var common serve.Settings
 	var cfg Config
 	s := settings.New("rng", stdout)
-	common.Register(s, "rng", ":8001")
+	common.Register(s, "rng", defaultAddr)
 	s.Duration(&cfg.Delay, "delay", "RNG_DELAY", 100*time.Millisecond, "time each request holds an entropy slot")
 	s.Int(&cfg.Slots, "slots", "RNG_SLOTS", 1, "requests served at once; more wait in line")
 	if err := s.Parse(args, getenv); err != nil {

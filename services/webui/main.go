@@ -11,13 +11,16 @@ import (
 	"github.com/dockercoins/dockercoins/redis"
 )
 
-func main() { serve.Main("webui", run) }
+func main() { serve.Main("webui", defaultAddr, run) }
+
+// defaultAddr is the workshop's port for webui.
+const defaultAddr = ":8000"
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	var common serve.Settings
 	var peerSettings mesh.Settings
 	s := settings.New("webui", stdout)
-	common.Register(s, "webui", ":8000")
+	common.Register(s, "webui", defaultAddr)
 	peerSettings.Register(s, "redis")
 	if err := s.Parse(args, getenv); err != nil {
 		return err

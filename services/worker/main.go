@@ -19,7 +19,7 @@ import (
 	"github.com/dockercoins/dockercoins/redis"
 )
 
-func main() { serve.Main("worker", run) }
+func main() { serve.Main("worker", defaultAddr, run) }
 
 type config struct {
 	common       serve.Settings
@@ -29,10 +29,13 @@ type config struct {
 	drainTimeout time.Duration
 }
 
+// defaultAddr is the workshop's port for worker.
+const defaultAddr = ":8003"
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	var c config
 	s := settings.New("worker", stdout)
-	c.common.Register(s, "worker", ":8003")
+	c.common.Register(s, "worker", defaultAddr)
 	c.peers.Register(s, "rng", "hasher", "redis")
 	s.Duration(&c.pause, "pause", "WORKER_PAUSE", 100*time.Millisecond, "pause at the start of every loop")
 	s.Duration(&c.flushEvery, "flush-every", "WORKER_FLUSH_EVERY", time.Second, "how often the count goes to Redis")

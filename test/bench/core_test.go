@@ -28,7 +28,7 @@ func (s *stack) scaleTo(b *testing.B, n int, pause string) {
 	for len(s.workers) < n {
 		s.workers = append(s.workers, testbed.StartService(b, "worker",
 			"RNG_ADDR="+s.rng.Addr, "HASHER_ADDR="+s.hasher.Addr, "REDIS_ADDR="+s.redis.Addr,
-			"WORKER_PAUSE="+pause, "WORKER_FLUSH_EVERY=250ms", "LOG_LEVEL=error"))
+			"WORKER_PAUSE="+pause, "WORKER_FLUSH_EVERY=250ms"))
 	}
 	for len(s.workers) > n {
 		s.workers[len(s.workers)-1].Stop(10 * time.Second)

@@ -1,0 +1,122 @@
+package test
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	"github.com/compose-spec/compose-go/v2/types"
+
+	"github.com/dockercoins/dockercoins/test/testbed"
+)
+
+var appServices = []string{"rng", "hasher", "worker", "webui"}
+
+func loadCompose(t *testing.T) *types.Project {
+	t.Helper()
+	opts, err := cli.NewProjectOptions([]string{filepath.Join(testbed.Root(), "docker-compose.yml")},
+		cli.WithWorkingDirectory(testbed.Root()), cli.WithName("dockercoins"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := opts.LoadProject(context.Background())
+	if err != nil {
+		t.Fatalf("docker-compose.yml does not load: %v", err)
+	}
+	return p
+}
+
+func TestComposeAppServicesAreBuiltAndChecked(t *testing.T) {
+	p := loadCompose(t)
+	for _, name := range appServices {
+		s, err := p.GetService(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Build == nil {
+			t.Fatalf("%s has no build section", name)
+		}
+		if _, err := os.Stat(filepath.Join(s.Build.Context, s.Build.Dockerfile)); err != nil {
+			t.Errorf("%s: Dockerfile %s in context %s: %v", name, s.Build.Dockerfile, s.Build.Context, err)
+		}
+		if !strings.HasPrefix(filepath.ToSlash(s.Build.Dockerfile), "services/"+name+"/") {
+			t.Errorf("%s is built from %s, not from its own folder", name, s.Build.Dockerfile)
+		}
+		for _, v := range []string{"CONSUL_HTTP_ADDR", "CONSUL_DNS_ADDR", "OTEL_EXPORTER_OTLP_ENDPOINT"} {
+			if val := s.Environment[v]; val == nil || *val == "" {
+				t.Errorf("%s does not set %s", name, v)
+			}
+		}
+		if s.HealthCheck == nil || len(s.HealthCheck.Test) == 0 {
+			t.Errorf("%s has no health check", name)
+		}
+		if dep, ok := s.DependsOn["consul"]; !ok || dep.Condition != types.ServiceConditionHealthy {
+			t.Errorf("%s does not wait for a healthy consul", name)
+		}
+	}
+}
+
+func TestComposePublishesTheWorkshopPorts(t *testing.T) {
+	p := loadCompose(t)
+	want := map[string]uint32{"webui": 8000, "rng": 8001, "hasher": 8002, "consul": 8500, "jaeger": 16686}
+	for name, port := range want {
+		s, err := p.GetService(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(s.Ports, func(pc types.ServicePortConfig) bool {
+			return pc.Target == port && pc.Published == strconv.Itoa(int(port))
+		}) {
+			t.Errorf("%s does not publish %d", name, port)
+		}
+	}
+	if w, _ := p.GetService("worker"); len(w.Ports) != 0 {
+		t.Errorf("worker publishes %v: --scale worker=10 would clash", w.Ports)
+	}
+}
+
+// Peers are found through Consul DNS: no app service is pointed at another service by
+// its Compose name; every address it is given is an IP literal.
+func TestComposeNothingResolvesPeersByComposeName(t *testing.T) {
+	p := loadCompose(t)
+	for _, name := range appServices {
+		s, _ := p.GetService(name)
+		for k, v := range s.Environment {
+			if v == nil {
+				continue
+			}
+			if strings.HasSuffix(k, "_ADDR") && k != "CONSUL_HTTP_ADDR" && k != "CONSUL_DNS_ADDR" && k != "ADVERTISE_ADDR" {
+				t.Errorf("%s sets %s=%s: peers must come from Consul DNS", name, k, *v)
+			}
+			if host := hostOf(*v); host != "" && net.ParseIP(host) == nil {
+				t.Errorf("%s: %s=%s names host %q, not an address", name, k, *v, host)
+			}
+		}
+	}
+	consul, _ := p.GetService("consul")
+	redis, _ := p.GetService("redis")
+	cmd := strings.Join(consul.Command, " ")
+	ip := redis.Networks["dockercoins"].Ipv4Address
+	if !strings.Contains(cmd, `name = "redis"`) || ip == "" || !strings.Contains(cmd, ip) {
+		t.Errorf("consul does not register redis at its address %q: %s", ip, cmd)
+	}
+}
+
+func hostOf(v string) string {
+	if strings.Contains(v, "://") {
+		if u, err := url.Parse(v); err == nil {
+			return u.Hostname()
+		}
+	}
+	if h, _, err := net.SplitHostPort(v); err == nil {
+		return h
+	}
+	return ""
+}
