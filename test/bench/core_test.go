@@ -28,7 +28,7 @@ func (s *stack) scaleTo(b *testing.B, n int, pause string) {
 	for len(s.workers) < n {
 		s.workers = append(s.workers, testbed.StartService(b, "worker",
 			"RNG_ADDR="+s.rng.Addr, "HASHER_ADDR="+s.hasher.Addr, "REDIS_ADDR="+s.redis.Addr,
-			"WORKER_PAUSE="+pause, "WORKER_FLUSH_EVERY=250ms"))
+			"WORKER_PAUSE="+pause, "WORKER_FLUSH_EVERY=250ms", "GOMAXPROCS=1"))
 	}
 	for len(s.workers) > n {
 		s.workers[len(s.workers)-1].Stop(10 * time.Second)
@@ -64,7 +64,7 @@ func BenchmarkScaling(b *testing.B) {
 
 func BenchmarkRawLoop(b *testing.B) {
 	tb := newTable("Raw loop cost: every delay 0 (target >= 10,000 loops/s on 2 cores)",
-		"workers", "loops/s", "CPU µs/loop (all processes)")
+		"workers", "loops/s", "CPU µs/loop", "in rng", "in hasher", "in workers")
 	s := newStack(b, "0s")
 	for _, w := range []int{1, 8} {
 		s.scaleTo(b, w, "0s")
@@ -72,7 +72,8 @@ func BenchmarkRawLoop(b *testing.B) {
 		c0 := cpu(b, s)
 		got := s.rate(0, 8*time.Second)
 		c1 := cpu(b, s)
-		tb.add(w, got, float64((c1-c0).Microseconds())/(got*8))
+		perLoop := func(name string) float64 { return float64((c1[name] - c0[name]).Microseconds()) / (got * 8) }
+		tb.add(w, got, perLoop(""), perLoop("rng"), perLoop("hasher"), perLoop("worker"))
 	}
 	rss := newTable("Memory: RSS of each service under the 8-worker zero-delay load (target < 15 MB)",
 		"service", "RSS MB")
@@ -90,14 +91,16 @@ func BenchmarkRawLoop(b *testing.B) {
 	rss.add("webui", float64(n)/(1<<20))
 }
 
-func cpu(b *testing.B, s *stack) time.Duration {
-	var total time.Duration
+// cpu reads the CPU time used so far by each kind of process, and by all under "".
+func cpu(b *testing.B, s *stack) map[string]time.Duration {
+	used := map[string]time.Duration{}
 	for _, p := range s.procs() {
 		d, err := testbed.CPUTime(p.PID())
 		if err != nil {
 			b.Fatal(fmt.Errorf("cpu of %s: %w", p.Name, err))
 		}
-		total += d
+		used[p.Name] += d
+		used[""] += d
 	}
-	return total
+	return used
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Provisions one VM of the Vagrant lab (see Vagrantfile): installs what the jobs run
+# (redis-server for the Redis job), puts the pinned consul and nomad on PATH, and starts
+# the node's agents through lab/provision/node.sh as systemd units.
+#
+#   lab/provision/vagrant.sh <name> <ip> <server-ip> <roles>
+#
+# TOOLS_DIR (default /opt/dockercoins/cache) holds consul-<version>/consul and
+# nomad-<version>/nomad as `make tools` builds them on the host.
+set -euo pipefail
+[ $# -eq 4 ] || { echo "usage: $0 <name> <ip> <server-ip> <roles>" >&2; exit 2; }
+here=$(cd "$(dirname "$0")" && pwd)
+tools=${TOOLS_DIR:-/opt/dockercoins/cache}
+
+export DEBIAN_FRONTEND=noninteractive
+command -v redis-server >/dev/null || { apt-get update -q && apt-get install -y -q redis-server dnsutils; }
+# The Redis job runs its own redis-server; the distribution's must not hold 6379.
+systemctl disable --now redis-server 2>/dev/null || true
+
+for tool in consul nomad; do
+	bin=$(ls -d "$tools"/$tool-*/$tool 2>/dev/null | sort | tail -1)
+	[ -x "$bin" ] || { echo "$tool not found under $tools: run 'make tools' on the host first" >&2; exit 1; }
+	install -m 0755 "$bin" /usr/local/bin/$tool
+done
+
+# The private network is the VM's second interface; tasks get addresses on it.
+iface=$(ip -o -4 addr show | awk -v ip="$2" '{split($4, a, "/"); if (a[1] == ip) print $2}')
+LAB_INIT=systemd IFACE=$iface "$here/node.sh" "$@"
