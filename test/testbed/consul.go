@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,8 +138,27 @@ func (c *Consul) Passing(name string) []string {
 // WaitPassing waits until name has exactly the instances ids, all passing.
 func (c *Consul) WaitPassing(name string, d time.Duration, ids ...string) {
 	c.t.Helper()
-	slices.Sort(ids)
-	Eventually(c.t, d, "%s to be passing in consul as %v", func() bool {
-		return slices.Equal(c.Passing(name), ids)
-	}, name, ids)
+	ids = slices.Sorted(slices.Values(ids)) // a copy: the caller's order stays
+	var got []string
+	deadline := time.Now().Add(d)
+	for {
+		if got = c.Passing(name); slices.Equal(got, ids) {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var checks []string
+	entries, _, err := c.Client.Health().Service(name, "", false, nil)
+	if err != nil {
+		checks = append(checks, err.Error())
+	}
+	for _, e := range entries {
+		for _, ch := range e.Checks {
+			checks = append(checks, fmt.Sprintf("%s %s: %s %q", e.Service.ID, ch.CheckID, ch.Status, ch.Output))
+		}
+	}
+	c.t.Fatalf("after %v %s passes as %v, want %v; checks:\n%s", d, name, got, ids, strings.Join(checks, "\n"))
 }
