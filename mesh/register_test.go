@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -70,9 +71,7 @@ func TestRegistrationFollowsTheAgentAndEndsWithTheService(t *testing.T) {
 	}
 	defer r.Stop()
 	id := "web-" + strings.ReplaceAll(in.addr(), ":", "-")
-	if r.ID() != id {
-		t.Fatalf("service ID %q, want %q", r.ID(), id)
-	}
+	testbed.Eventually(t, 10*time.Second, "the service ID to be %s", func() bool { return r.ID() == id }, id)
 	c.WaitPassing("web", 10*time.Second, id)
 
 	svc, _, err := c.Client.Agent().Service(id, nil)
@@ -84,7 +83,7 @@ func TestRegistrationFollowsTheAgentAndEndsWithTheService(t *testing.T) {
 	}
 	// What was asked for: the agent's API shows neither the check's URL nor its
 	// deregistration delay back.
-	if ch := r.reg.Check; ch.HTTP != "http://"+in.addr()+"/" || ch.Method != "GET" || ch.DeregisterCriticalServiceAfter != "1m0s" {
+	if ch := r.reg.Load().Check; ch.HTTP != "http://"+in.addr()+"/" || ch.Method != "GET" || ch.DeregisterCriticalServiceAfter != "1m0s" {
 		t.Fatalf("check asked for: %+v", ch)
 	}
 	// What the agent runs: an http check every second.
@@ -142,7 +141,7 @@ func TestRegistrationWaitsForConsul(t *testing.T) {
 	testbed.Eventually(t, 10*time.Second, "two logged retries", func() bool { return logs.count(msg) >= 2 })
 
 	c.Start()
-	c.WaitPassing("web", 10*time.Second, r.ID())
+	c.WaitPassing("web", 10*time.Second, "web-"+strings.ReplaceAll(in.addr(), ":", "-"))
 	if logs.count("registered in consul") != 1 {
 		t.Fatal("registration not logged")
 	}
@@ -198,37 +197,74 @@ func TestNoRegistration(t *testing.T) {
 	}
 }
 
-func TestAdvertised(t *testing.T) {
+func TestAdvertisedAddress(t *testing.T) {
 	tcp := func(s string) net.Addr { a, _ := net.ResolveTCPAddr("tcp", s); return a }
 	for _, tc := range []struct {
-		setting, listen, want, err string
+		setting, listen, consul, want, err string
 	}{
-		{"", "127.0.0.1:8001", "127.0.0.1:8001", ""},
-		{"", "0.0.0.0:8001", "127.0.0.1:8001", ""},
-		{"", "[::]:8001", "127.0.0.1:8001", ""},
-		{"", "10.1.2.3:8001", "10.1.2.3:8001", ""},
-		{"10.9.9.9", "0.0.0.0:8001", "10.9.9.9:8001", ""},
-		{"10.9.9.9:9000", "0.0.0.0:8001", "10.9.9.9:9000", ""},
-		{"[fd00::1]:9000", "0.0.0.0:8001", "[fd00::1]:9000", ""},
-		{"fd00::1", "0.0.0.0:8001", "[fd00::1]:8001", ""},
-		{"rng.example.com", "0.0.0.0:8001", "", "want a specific IP"},
-		{"0.0.0.0", "0.0.0.0:8001", "", "want a specific IP"},
-		{"10.9.9.9:0", "0.0.0.0:8001", "", "port must be"},
-		{"10.9.9.9:http", "0.0.0.0:8001", "", "port must be"},
+		{"", "127.0.0.1:8001", "10.0.0.1:8500", "127.0.0.1:8001", ""},
+		{"", "10.1.2.3:8001", "127.0.0.1:8500", "10.1.2.3:8001", ""},
+		{"", "0.0.0.0:8001", "127.0.0.1:8500", "127.0.0.1:8001", ""},
+		{"", "[::]:8001", "http://127.0.0.1:8500", "127.0.0.1:8001", ""},
+		{"", "[::]:8001", "127.0.0.1", "127.0.0.1:8001", ""},
+		{"", "0.0.0.0:8001", "unix:///run/consul.sock", "127.0.0.1:8001", ""},
+		{"10.9.9.9", "0.0.0.0:8001", "127.0.0.1:8500", "10.9.9.9:8001", ""},
+		{"10.9.9.9:9000", "0.0.0.0:8001", "127.0.0.1:8500", "10.9.9.9:9000", ""},
+		{"[fd00::1]:9000", "0.0.0.0:8001", "127.0.0.1:8500", "[fd00::1]:9000", ""},
+		{"fd00::1", "0.0.0.0:8001", "127.0.0.1:8500", "[fd00::1]:8001", ""},
+		{"rng.example.com", "0.0.0.0:8001", "127.0.0.1:8500", "", "want a specific IP"},
+		{"0.0.0.0", "0.0.0.0:8001", "127.0.0.1:8500", "", "want a specific IP"},
+		{"10.9.9.9:0", "0.0.0.0:8001", "127.0.0.1:8500", "", "port must be"},
+		{"10.9.9.9:http", "0.0.0.0:8001", "127.0.0.1:8500", "", "port must be"},
+		{"", "0.0.0.0:8001", "127.0.0.1:99999", "", "toward the agent"},
 	} {
-		host, port, err := Advertised(tc.setting, tcp(tc.listen))
+		got, err := advertised(tc.setting, tcp(tc.listen), tc.consul)
 		switch {
 		case tc.err != "":
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("Advertised(%q, %s): err %v, want %q", tc.setting, tc.listen, err, tc.err)
+				t.Errorf("%q listening on %s, agent %s: err %v, want %q", tc.setting, tc.listen, tc.consul, err, tc.err)
 			}
 		case err != nil:
-			t.Errorf("Advertised(%q, %s): %v", tc.setting, tc.listen, err)
-		case net.JoinHostPort(host, fmt.Sprint(port)) != tc.want:
-			t.Errorf("Advertised(%q, %s) = %s:%d, want %s", tc.setting, tc.listen, host, port, tc.want)
+			t.Errorf("%q listening on %s, agent %s: %v", tc.setting, tc.listen, tc.consul, err)
+		case got != tc.want:
+			t.Errorf("%q listening on %s, agent %s: %s, want %s", tc.setting, tc.listen, tc.consul, got, tc.want)
 		}
 	}
-	if _, _, err := Advertised("", &net.UnixAddr{Name: "/tmp/x", Net: "unix"}); err == nil {
+	if _, err := newAdvertise("", &net.UnixAddr{Name: "/tmp/x", Net: "unix"}); err == nil {
 		t.Error("a unix listener was advertised")
 	}
+}
+
+// An agent on another network (a container's, say) gets the address this host has
+// on that network: here, toward each of this host's own non-loopback addresses.
+func TestAdvertisedAddressTowardARemoteAgent(t *testing.T) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tried := 0
+	for _, a := range addrs {
+		ip := a.(*net.IPNet).IP
+		if ip.IsLoopback() || ip.IsLinkLocalUnicast() {
+			continue
+		}
+		tried++
+		agent := net.JoinHostPort(ip.String(), "8500")
+		got, err := advertised("", &net.TCPAddr{IP: net.IPv4zero, Port: 8001}, agent)
+		if want := net.JoinHostPort(ip.String(), "8001"); err != nil || got != want {
+			t.Errorf("agent at %s: registered %s (%v), want %s", agent, got, err, want)
+		}
+	}
+	if tried == 0 {
+		t.Skip("this host has no address but loopback")
+	}
+}
+
+func advertised(setting string, listen net.Addr, consul string) (string, error) {
+	a, err := newAdvertise(setting, listen)
+	if err != nil {
+		return "", err
+	}
+	host, port, err := a.resolve(context.Background(), consul)
+	return net.JoinHostPort(host, fmt.Sprint(port)), err
 }

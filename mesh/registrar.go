@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -22,12 +23,13 @@ const callTimeout = 2 * time.Second
 // Registrar keeps one service instance registered with its agent until Stop.
 // A nil Registrar (registration off) does nothing.
 type Registrar struct {
-	agent  *api.Agent
-	consul string // the agent's address, for messages
-	reg    *api.AgentServiceRegistration
-	log    *slog.Logger
-	cancel context.CancelFunc
-	done   chan struct{}
+	agent        *api.Agent
+	consul       string // the agent's address, for messages
+	registration func(context.Context) (*api.AgentServiceRegistration, error)
+	reg          atomic.Pointer[api.AgentServiceRegistration] // once known
+	log          *slog.Logger
+	cancel       context.CancelFunc
+	done         chan struct{}
 
 	// Owned by run until done is closed, then by Stop.
 	known    bool // the agent had the registration at the last look
@@ -35,23 +37,26 @@ type Registrar struct {
 	failures int  // calls failed in a row
 }
 
-func startRegistrar(log *slog.Logger, agent *api.Agent, consul string, reg *api.AgentServiceRegistration) *Registrar {
+func startRegistrar(log *slog.Logger, agent *api.Agent, consul string, registration func(context.Context) (*api.AgentServiceRegistration, error)) *Registrar {
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &Registrar{
-		agent: agent, consul: consul, reg: reg,
-		log:    log.With("consul", consul, "id", reg.ID),
+		agent: agent, consul: consul, registration: registration,
+		log:    log.With("consul", consul),
 		cancel: cancel, done: make(chan struct{}),
 	}
 	go r.run(ctx)
 	return r
 }
 
-// ID is the instance's service ID in Consul.
+// ID is the instance's service ID in Consul, once its address is known.
 func (r *Registrar) ID() string {
 	if r == nil {
 		return ""
 	}
-	return r.reg.ID
+	if reg := r.reg.Load(); reg != nil {
+		return reg.ID
+	}
+	return ""
 }
 
 // run registers the instance, then checks every SyncInterval that the agent still has
@@ -83,8 +88,17 @@ func (r *Registrar) run(ctx context.Context) {
 func (r *Registrar) sync(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
+	reg := r.reg.Load()
+	if reg == nil {
+		var err error
+		if reg, err = r.registration(ctx); err != nil {
+			return err
+		}
+		r.reg.Store(reg)
+		r.log = r.log.With("id", reg.ID)
+	}
 	if r.known {
-		_, _, err := r.agent.Service(r.reg.ID, (&api.QueryOptions{}).WithContext(ctx))
+		_, _, err := r.agent.Service(reg.ID, (&api.QueryOptions{}).WithContext(ctx))
 		if err == nil {
 			return nil
 		}
@@ -97,13 +111,13 @@ func (r *Registrar) sync(ctx context.Context) error {
 	// Replacing existing checks makes registering idempotent: a second registration
 	// with the same ID updates the first instead of adding checks to it.
 	opts := api.ServiceRegisterOpts{ReplaceExistingChecks: true}.WithContext(ctx)
-	if err := r.agent.ServiceRegisterOpts(r.reg, opts); err != nil {
+	if err := r.agent.ServiceRegisterOpts(reg, opts); err != nil {
 		return err
 	}
 	r.known = true
 	r.ever = true
-	r.log.Info("registered in consul", "service", r.reg.Name,
-		"addr", fmt.Sprintf("%s:%d", r.reg.Address, r.reg.Port), "check", r.reg.Check.HTTP, "attempts", r.failures+1)
+	r.log.Info("registered in consul", "service", reg.Name,
+		"addr", fmt.Sprintf("%s:%d", reg.Address, reg.Port), "check", reg.Check.HTTP, "attempts", r.failures+1)
 	return nil
 }
 
@@ -140,7 +154,7 @@ func (r *Registrar) Stop() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	if err := r.agent.ServiceDeregisterOpts(r.reg.ID, (&api.QueryOptions{}).WithContext(ctx)); err != nil && !isNotFound(err) {
+	if err := r.agent.ServiceDeregisterOpts(r.reg.Load().ID, (&api.QueryOptions{}).WithContext(ctx)); err != nil && !isNotFound(err) {
 		r.log.Warn("could not deregister from consul; the agent drops this instance once its check has failed long enough",
 			"err", err, "after", DeregisterAfter)
 		return
