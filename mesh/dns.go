@@ -136,7 +136,7 @@ func (d *DNS) lookup(ctx context.Context, service string) ([]string, time.Durati
 	ctx, rec := withTTLRecorder(ctx)
 	_, srvs, err := d.resolver.LookupSRV(ctx, "", "", name)
 	if err != nil {
-		return nil, 0, fmt.Errorf("consul dns %s: look up %s: %w", d.Server, name, err)
+		return nil, 0, fmt.Errorf("consul dns %s: %w", d.Server, lookupError(service, name, err))
 	}
 	// Targets are <hex ip>.addr.<dc>.consul. names, or node names, which the agent
 	// resolves too; instances on one host share theirs, so each is looked up once.
@@ -151,7 +151,7 @@ func (d *DNS) lookup(ctx context.Context, service string) ([]string, time.Durati
 				err = errors.New("no address")
 			}
 			if err != nil {
-				errs = append(errs, fmt.Errorf("look up %s: %w", srv.Target, err))
+				errs = append(errs, lookupError(service, srv.Target, err))
 			} else {
 				ip = found[0]
 			}
@@ -168,4 +168,18 @@ func (d *DNS) lookup(ctx context.Context, service string) ([]string, time.Durati
 	slices.Sort(addrs)
 	ttl, _ := rec.TTL()
 	return slices.Compact(addrs), ttl, nil
+}
+
+// lookupError says what a failed lookup means. Go's resolver names the server of the
+// system's resolv.conf in its errors, not the agent it was made to ask, so only the
+// gist is kept.
+func lookupError(service, name string, err error) error {
+	var de *net.DNSError
+	switch {
+	case errors.As(err, &de) && de.IsNotFound:
+		return fmt.Errorf("no healthy instance of %s (%s not found)", service, name)
+	case errors.As(err, &de):
+		return fmt.Errorf("look up %s: %s", name, de.Err)
+	}
+	return fmt.Errorf("look up %s: %w", name, err)
 }
