@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -12,16 +13,18 @@ import (
 )
 
 // DNS finds services through Consul DNS: an SRV lookup of <service>.service.<domain>
-// against the agent, which answers only instances whose checks pass.
+// against the agent, which answers only instances whose checks pass (or warn).
 //
-// Answers are cached for TTL and refreshed in the background while they are in use, so
-// a request never waits for a lookup after the first. Consul's own answers carry a TTL of
-// 0 unless the agent's dns_config sets one; TTL is the short floor that keeps lookups off
-// the hot path. When a refresh fails the last good answer is kept.
+// Answers are cached and refreshed in the background while they are in use, so a
+// request never waits for a lookup after the first. An answer is kept for its TTL, but
+// at least for TTL: Consul answers with a TTL of 0 unless the agent's dns_config sets
+// one, and honouring 0 would put a lookup on every request. When a refresh fails (the
+// agent is restarting, or no instance is healthy for a moment) the last good answer is
+// kept: the client's retry on another instance covers any that went away meanwhile.
 type DNS struct {
 	Server string        // the agent's DNS address, e.g. 127.0.0.1:8600
 	Domain string        // defaults to "consul"
-	TTL    time.Duration // defaults to 2s
+	TTL    time.Duration // the shortest time an answer is kept; defaults to 2s
 
 	once     sync.Once
 	resolver *net.Resolver
@@ -42,24 +45,34 @@ func (d *DNS) init() {
 		var dialer net.Dialer
 		d.resolver = &net.Resolver{
 			PreferGo: true,
-			// Every query, udp or tcp, goes to the Consul agent, whatever the system's
-			// resolv.conf says.
-			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, network, d.Server)
+			// Every query goes to the Consul agent, whatever the system's resolv.conf
+			// says, and over TCP even when Go asks for udp: unless the agent sets
+			// dns_config.enable_truncate, Consul trims a udp answer to fit without
+			// setting the truncated bit, so a big service would silently lose
+			// instances. A TCP conn is no net.PacketConn, which tells Go's resolver to
+			// frame its messages for a stream. Lookups run in the background, so the
+			// handshake with the local agent costs the hot path nothing.
+			Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				conn, err := dialer.DialContext(ctx, "tcp", d.Server)
+				if err != nil {
+					return nil, err
+				}
+				return recordTTL(ctx, conn), nil
 			},
 		}
 		d.cache = map[string]*answer{}
 	})
 }
 
-func (d *DNS) ttl() time.Duration {
+func (d *DNS) floor() time.Duration {
 	if d.TTL > 0 {
 		return d.TTL
 	}
 	return 2 * time.Second
 }
 
-// Resolve returns the "ip:port" of every healthy instance of service, sorted.
+// Resolve returns the "ip:port" of every healthy instance of service, sorted. The
+// slice is shared: callers must not modify it.
 func (d *DNS) Resolve(ctx context.Context, service string) ([]string, error) {
 	d.init()
 	d.mu.Lock()
@@ -71,6 +84,13 @@ func (d *DNS) Resolve(ctx context.Context, service string) ([]string, error) {
 	} else if !a.busy && time.Now().After(a.expires) {
 		a.busy = true
 		go d.refresh(service, a)
+	}
+	select {
+	case <-a.ready: // the usual case: answer from the cache
+		addrs, err := a.addrs, a.err
+		d.mu.Unlock()
+		return addrs, err
+	default:
 	}
 	d.mu.Unlock()
 	select {
@@ -86,11 +106,11 @@ func (d *DNS) Resolve(ctx context.Context, service string) ([]string, error) {
 func (d *DNS) refresh(service string, a *answer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	addrs, err := d.lookup(ctx, service)
+	addrs, ttl, err := d.lookup(ctx, service)
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	a.busy = false
-	a.expires = time.Now().Add(d.ttl())
+	a.expires = time.Now().Add(max(ttl, d.floor()))
 	switch {
 	case err == nil:
 		a.addrs, a.err = addrs, nil
@@ -105,27 +125,61 @@ func (d *DNS) refresh(service string, a *answer) {
 	}
 }
 
-func (d *DNS) lookup(ctx context.Context, service string) ([]string, error) {
+// lookup asks the agent for service's instances and returns their addresses with the
+// smallest TTL of the records that gave them.
+func (d *DNS) lookup(ctx context.Context, service string) ([]string, time.Duration, error) {
 	domain := d.Domain
 	if domain == "" {
 		domain = "consul"
 	}
 	name := service + ".service." + strings.TrimSuffix(domain, ".") + "."
+	ctx, rec := withTTLRecorder(ctx)
 	_, srvs, err := d.resolver.LookupSRV(ctx, "", "", name)
 	if err != nil {
-		return nil, fmt.Errorf("consul dns %s: look up %s: %w", d.Server, name, err)
+		return nil, 0, fmt.Errorf("consul dns %s: %w", d.Server, lookupError(service, name, err))
 	}
+	// Targets are <hex ip>.addr.<dc>.consul. names, or node names, which the agent
+	// resolves too; instances on one host share theirs, so each is looked up once.
+	ips := map[string]net.IP{}
+	var errs []error
 	var addrs []string
 	for _, srv := range srvs {
-		ips, err := d.resolver.LookupIP(ctx, "ip", srv.Target)
-		if err != nil || len(ips) == 0 {
-			return nil, fmt.Errorf("consul dns %s: look up %s: %w", d.Server, srv.Target, err)
+		ip, ok := ips[srv.Target]
+		if !ok {
+			found, err := d.resolver.LookupIP(ctx, "ip", srv.Target)
+			if err == nil && len(found) == 0 {
+				err = errors.New("no address")
+			}
+			if err != nil {
+				errs = append(errs, lookupError(service, srv.Target, err))
+			} else {
+				ip = found[0]
+			}
+			ips[srv.Target] = ip
 		}
-		addrs = append(addrs, net.JoinHostPort(ips[0].String(), strconv.Itoa(int(srv.Port))))
+		if ip != nil {
+			addrs = append(addrs, net.JoinHostPort(ip.String(), strconv.Itoa(int(srv.Port))))
+		}
 	}
 	if len(addrs) == 0 {
-		return nil, fmt.Errorf("consul dns %s: no healthy instance of %s", d.Server, service)
+		errs = append(errs, fmt.Errorf("no healthy instance of %s", service))
+		return nil, 0, fmt.Errorf("consul dns %s: %w", d.Server, errors.Join(errs...))
 	}
 	slices.Sort(addrs)
-	return slices.Compact(addrs), nil
+	ttl, _ := rec.TTL()
+	return slices.Compact(addrs), ttl, nil
+}
+
+// lookupError says what a failed lookup means. Go's resolver names the server of the
+// system's resolv.conf in its errors, not the agent it was made to ask, so only the
+// gist is kept.
+func lookupError(service, name string, err error) error {
+	var de *net.DNSError
+	switch {
+	case errors.As(err, &de) && de.IsNotFound:
+		return fmt.Errorf("no healthy instance of %s (%s not found)", service, name)
+	case errors.As(err, &de):
+		return fmt.Errorf("look up %s: %s", name, de.Err)
+	}
+	return fmt.Errorf("look up %s: %w", name, err)
 }

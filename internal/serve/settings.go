@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/dockercoins/dockercoins/internal/settings"
+	"github.com/dockercoins/dockercoins/mesh"
 	"github.com/dockercoins/dockercoins/telemetry"
 )
 
@@ -17,6 +18,7 @@ type Settings struct {
 	Addr      string // where the HTTP server listens
 	LogFormat string // text or json
 	LogLevel  string
+	Consul    mesh.Registration // how the service registers itself in Consul
 }
 
 // Register defines the shared settings of the named service on s, listening on addr by
@@ -26,6 +28,7 @@ func (c *Settings) Register(s *settings.Set, service, addr string) {
 	s.String(&c.Addr, "addr", "ADDR", addr, "listen address")
 	s.String(&c.LogFormat, "log-format", "LOG_FORMAT", "text", "log format: text or json")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	c.Consul.Register(s)
 }
 
 // Logger returns the service's logger, writing to w.
@@ -44,5 +47,11 @@ func (c *Settings) Serve(ctx context.Context, log *slog.Logger, h http.Handler) 
 	if err != nil {
 		return err
 	}
+	reg, err := c.Consul.Start(log, c.Service, ln.Addr())
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer reg.Stop() // after serving ends: deregister
 	return HTTP(ctx, log, ln, h)
 }

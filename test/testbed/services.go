@@ -12,10 +12,11 @@ type Service struct {
 }
 
 // StartService runs a service binary with JSON logs on a free loopback port, plus env,
-// and waits until it listens.
+// and waits until it listens. It registers in no Consul unless env says so (see
+// Consul.Env), so a test never touches an agent it did not start.
 func StartService(t testing.TB, service string, env ...string) *Service {
 	t.Helper()
-	base := []string{"LOG_FORMAT=json", "ADDR=127.0.0.1:0"}
+	base := []string{"LOG_FORMAT=json", "ADDR=127.0.0.1:0", "CONSUL_REGISTER=false"}
 	p := Start(t, service, append(base, env...), Binary(t, service))
 	ev := p.WaitEvent(t, "listening", 20*time.Second)
 	return &Service{Proc: p, Addr: ev["addr"].(string)}
