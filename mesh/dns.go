@@ -22,9 +22,12 @@ import (
 // agent is restarting, or no instance is healthy for a moment) the last good answer is
 // kept: the client's retry on another instance covers any that went away meanwhile.
 type DNS struct {
-	Server string        // the agent's DNS address, e.g. 127.0.0.1:8600
-	Domain string        // defaults to "consul"
-	TTL    time.Duration // the shortest time an answer is kept; defaults to 2s
+	Server string // the agent's DNS address, e.g. 127.0.0.1:8600
+	Domain string // defaults to "consul"
+	// Connect looks up <service>.connect.<domain> instead: the instances that speak
+	// Connect, natively or through a proxy such as Redis's.
+	Connect bool
+	TTL     time.Duration // the shortest time an answer is kept; defaults to 2s
 
 	once     sync.Once
 	resolver *net.Resolver
@@ -132,7 +135,11 @@ func (d *DNS) lookup(ctx context.Context, service string) ([]string, time.Durati
 	if domain == "" {
 		domain = "consul"
 	}
-	name := service + ".service." + strings.TrimSuffix(domain, ".") + "."
+	kind := ".service."
+	if d.Connect {
+		kind = ".connect."
+	}
+	name := service + kind + strings.TrimSuffix(domain, ".") + "."
 	ctx, rec := withTTLRecorder(ctx)
 	_, srvs, err := d.resolver.LookupSRV(ctx, "", "", name)
 	if err != nil {

@@ -31,8 +31,8 @@ type Identity struct {
 }
 
 // NewIdentity fetches service's leaf certificate and the CA roots from the agent and
-// keeps them current until ctx ends. It waits for the first of each, up to ctx.
-func NewIdentity(ctx context.Context, client *api.Client, service string, log *slog.Logger) (*Identity, error) {
+// keeps them current until ctx ends. It waits for the first of each until wait ends.
+func NewIdentity(ctx, wait context.Context, client *api.Client, service string, log *slog.Logger) (*Identity, error) {
 	id := &Identity{Service: service, agent: client.Agent(), log: log, ready: make(chan struct{})}
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -42,9 +42,16 @@ func NewIdentity(ctx context.Context, client *api.Client, service string, log *s
 	select {
 	case <-id.ready:
 		return id, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("connect identity for %s: %w", service, ctx.Err())
+	case <-wait.Done():
+		return nil, fmt.Errorf("connect identity for %s: no certificate from the agent: %w", service, wait.Err())
 	}
+}
+
+// URI is the service's SPIFFE ID.
+func (id *Identity) URI() string {
+	id.mu.RLock()
+	defer id.mu.RUnlock()
+	return id.uri
 }
 
 // watch runs fetch as a blocking query, again and again; wg is released after the first

@@ -2,6 +2,7 @@ package mesh
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,21 +39,25 @@ func (c *Settings) Register(s *settings.Set, peers ...string) {
 // Peers reaches the services a service depends on.
 type Peers struct {
 	resolvers map[string]Resolver
-	http      *http.Client
+	http      map[string]*http.Client
+	id        *Identity // nil: plain HTTP and TCP
 }
 
-// Connect builds the resolvers the settings call for.
-func (c *Settings) Connect(ctx context.Context, log *slog.Logger) (*Peers, error) {
-	p := &Peers{
-		resolvers: map[string]Resolver{},
-		http:      &http.Client{Transport: NewTransport(), Timeout: 60 * time.Second},
-	}
-	dns := &DNS{Server: c.ConsulDNS, TTL: c.TTL}
+// Connect builds the resolvers the settings call for. With an identity, peers are
+// reached over Connect's mutual TLS and found among Connect-capable instances.
+func (c *Settings) Connect(ctx context.Context, log *slog.Logger, id *Identity) (*Peers, error) {
+	p := &Peers{resolvers: map[string]Resolver{}, http: map[string]*http.Client{}, id: id}
+	dns := &DNS{Server: c.ConsulDNS, TTL: c.TTL, Connect: id != nil}
 	for name, v := range c.static {
 		addrs, err := ParseAddrs(*v)
 		if err != nil {
 			return nil, fmt.Errorf("%s address: %w", name, err)
 		}
+		t := NewTransport()
+		if id != nil {
+			t.TLSClientConfig = id.ClientTLS(name)
+		}
+		p.http[name] = &http.Client{Transport: t, Timeout: 60 * time.Second}
 		if len(addrs) > 0 {
 			p.resolvers[name] = Static{name: addrs}
 			log.Info("peer at fixed address", "peer", name, "addrs", addrs)
@@ -76,7 +81,11 @@ func (p *Peers) Resolver(peer string) Resolver { return p.resolvers[peer] }
 
 // Client returns an HTTP client for peer.
 func (p *Peers) Client(peer string) *Client {
-	return &Client{Service: peer, Resolver: p.resolvers[peer], HTTP: p.http}
+	c := &Client{Service: peer, Resolver: p.resolvers[peer], HTTP: p.http[peer]}
+	if p.id != nil {
+		c.Scheme = "https"
+	}
+	return c
 }
 
 // Dialer returns a dial function that connects to a healthy instance of peer, for
@@ -92,6 +101,9 @@ func (p *Peers) Dialer(peer string) func(ctx context.Context, network, addr stri
 		var errs []error
 		for _, a := range addrs {
 			conn, err := d.DialContext(ctx, network, a)
+			if err == nil && p.id != nil {
+				conn, err = handshake(ctx, conn, p.id.ClientTLS(peer))
+			}
 			if err == nil {
 				return conn, nil
 			}
@@ -102,4 +114,17 @@ func (p *Peers) Dialer(peer string) func(ctx context.Context, network, addr stri
 }
 
 // Close releases idle connections.
-func (p *Peers) Close() { p.http.CloseIdleConnections() }
+func (p *Peers) Close() {
+	for _, c := range p.http {
+		c.CloseIdleConnections()
+	}
+}
+
+func handshake(ctx context.Context, conn net.Conn, cfg *tls.Config) (net.Conn, error) {
+	tc := tls.Client(conn, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return tc, nil
+}

@@ -21,6 +21,7 @@ type Registration struct {
 	ConsulHTTP string // the agent's HTTP API, CONSUL_HTTP_ADDR as every Consul tool reads it
 	Advertise  string // the address peers reach this instance at; empty: see advertise
 	NomadAlloc string // set by Nomad in every allocation's environment
+	Native     bool   // the service speaks Connect itself (mTLS on its port)
 }
 
 // CheckInterval is how often the agent calls a registered service's GET /.
@@ -65,6 +66,20 @@ func (c *Registration) Start(log *slog.Logger, service string, listen net.Addr) 
 			return nil, err
 		}
 		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		check := &api.AgentServiceCheck{
+			Name:                           service + " GET /",
+			HTTP:                           "http://" + addr + "/",
+			Method:                         "GET",
+			Interval:                       CheckInterval.String(),
+			Timeout:                        CheckInterval.String(),
+			DeregisterCriticalServiceAfter: DeregisterAfter.String(),
+		}
+		var connect *api.AgentServiceConnect
+		if c.Native {
+			// The agent has no mesh certificate; GET / is public over TLS.
+			check.HTTP, check.TLSSkipVerify = "https://"+addr+"/", true
+			connect = &api.AgentServiceConnect{Native: true}
+		}
 		return &api.AgentServiceRegistration{
 			// The ID is the same for every run of an instance at one address, so one
 			// that crashed and comes back replaces its stale entry instead of leaving
@@ -73,14 +88,8 @@ func (c *Registration) Start(log *slog.Logger, service string, listen net.Addr) 
 			Name:    service,
 			Address: host,
 			Port:    port,
-			Check: &api.AgentServiceCheck{
-				Name:                           service + " GET /",
-				HTTP:                           "http://" + addr + "/",
-				Method:                         "GET",
-				Interval:                       CheckInterval.String(),
-				Timeout:                        CheckInterval.String(),
-				DeregisterCriticalServiceAfter: DeregisterAfter.String(),
-			},
+			Check:   check,
+			Connect: connect,
 		}, nil
 	}
 	return startRegistrar(log, client.Agent(), c.ConsulHTTP, registration), nil

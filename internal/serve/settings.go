@@ -2,10 +2,15 @@ package serve
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
+
+	"github.com/hashicorp/consul/api"
 
 	"github.com/dockercoins/dockercoins/internal/settings"
 	"github.com/dockercoins/dockercoins/mesh"
@@ -19,6 +24,10 @@ type Settings struct {
 	LogFormat string // text or json
 	LogLevel  string
 	Consul    mesh.Registration // how the service registers itself in Consul
+	Mesh      bool              // speak Consul Connect: mTLS and intentions
+
+	identity *mesh.Identity
+	authz    *mesh.Authorizer
 }
 
 // Register defines the shared settings of the named service on s, listening on addr by
@@ -29,6 +38,30 @@ func (c *Settings) Register(s *settings.Set, service, addr string) {
 	s.String(&c.LogFormat, "log-format", "LOG_FORMAT", "text", "log format: text or json")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	c.Consul.Register(s)
+	s.Bool(&c.Mesh, "mesh", "MESH", false, "serve and call peers over Consul Connect mTLS, authorized by intentions")
+}
+
+// Identity returns the service's Connect identity when the mesh is on, nil when off.
+// The first call fetches it from the local agent, waiting up to a minute.
+func (c *Settings) Identity(ctx context.Context, log *slog.Logger) (*mesh.Identity, error) {
+	if !c.Mesh || c.identity != nil {
+		return c.identity, nil
+	}
+	client, err := api.NewClient(&api.Config{Address: c.Consul.ConsulHTTP})
+	if err != nil {
+		return nil, fmt.Errorf("mesh: consul at %q: %w", c.Consul.ConsulHTTP, err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	// The identity outlives this wait: its certificates follow rotations until ctx ends.
+	id, err := mesh.NewIdentity(ctx, wctx, client, c.Service, log)
+	if err != nil {
+		return nil, err
+	}
+	c.identity = id
+	c.authz = &mesh.Authorizer{Agent: client.Agent()}
+	log.Info("mesh on: connect-native", "spiffe_id", id.URI())
+	return id, nil
 }
 
 // Logger returns the service's logger, writing to w.
@@ -43,9 +76,18 @@ func (c *Settings) Logger(w io.Writer) (*slog.Logger, error) {
 // Serve listens on the configured address and serves h until ctx is done. It is where
 // every service joins the platform, so all four do it the same way.
 func (c *Settings) Serve(ctx context.Context, log *slog.Logger, h http.Handler) error {
+	id, err := c.Identity(ctx, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return err
+	}
+	if id != nil {
+		c.Consul.Native = true
+		h = mesh.Authorize(log, id, c.authz, h)
+		ln = tls.NewListener(ln, id.ServerTLS())
 	}
 	reg, err := c.Consul.Start(log, c.Service, ln.Addr())
 	if err != nil {

@@ -29,7 +29,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	peers, err := peerSettings.Connect(ctx, log)
+	id, err := common.Identity(ctx, log)
+	if err != nil {
+		return err
+	}
+	peers, err := peerSettings.Connect(ctx, log, id)
 	if err != nil {
 		return err
 	}

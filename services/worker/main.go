@@ -47,7 +47,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	peers, err := c.peers.Connect(ctx, log)
+	identity, err := c.common.Identity(ctx, log)
+	if err != nil {
+		return err
+	}
+	peers, err := c.peers.Connect(ctx, log, identity)
 	if err != nil {
 		return err
 	}
