@@ -31,6 +31,12 @@ variable "max_traces" {
 job "jaeger" {
   type = "service"
 
+  # One instance with nothing to roll carefully: healthy once its check passes for 2 s.
+  update {
+    health_check     = "checks"
+    min_healthy_time = "2s"
+  }
+
   group "jaeger" {
     count = 1
 

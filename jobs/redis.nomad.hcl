@@ -13,6 +13,12 @@ variable "redis_server" {
 job "redis" {
   type = "service"
 
+  # One instance with nothing to roll carefully: healthy once its check passes for 2 s.
+  update {
+    health_check     = "checks"
+    min_healthy_time = "2s"
+  }
+
   group "redis" {
     count = 1
 

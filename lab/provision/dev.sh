@@ -25,7 +25,7 @@ state=$(cd "$state" && pwd)
 client=127.0.0.1
 [ "$bind" = 127.0.0.1 ] || client="127.0.0.1 $bind"
 
-start_agent consul "$state" "$(command -v consul)" agent -dev -bind "$bind" -client "$client" \
+start_agent consul "$state" "$(command -v consul)" agent -dev -log-level info -bind "$bind" -client "$client" \
 	-hcl 'dns_config { only_passing = true }'
 wait_for "the Consul dev agent" 30 consul members -http-addr "http://$bind:8500"
 start_agent nomad "$state" "$(command -v nomad)" agent -dev -bind "$bind" -network-interface "$iface" \
