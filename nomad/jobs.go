@@ -102,15 +102,20 @@ func (c *Client) Validate(job *api.Job) (warnings string, err error) {
 // Register submits a job (a new one, or a new version of one) and returns the job
 // version it became.
 func (c *Client) Register(job *api.Job) (version uint64, err error) {
-	resp, _, err := c.api.Jobs().Register(job, nil)
-	if err != nil {
+	if _, _, err := c.api.Jobs().Register(job, nil); err != nil {
 		return 0, fmt.Errorf("register job %s: %w", name(job), err)
 	}
-	info, _, err := c.api.Jobs().Info(name(job), &api.QueryOptions{WaitIndex: resp.JobModifyIndex})
+	return c.version(name(job))
+}
+
+// version reads a job's current version. Reads go to the leader, which has applied a
+// write before answering it, so this is the version a write just made.
+func (c *Client) version(jobID string) (uint64, error) {
+	job, _, err := c.api.Jobs().Info(jobID, nil)
 	if err != nil {
-		return 0, fmt.Errorf("read job %s back: %w", name(job), err)
+		return 0, fmt.Errorf("read job %s: %w", jobID, err)
 	}
-	return *info.Version, nil
+	return *job.Version, nil
 }
 
 // Run registers a job and waits until its deployment is healthy, as `nomad job run`

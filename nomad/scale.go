@@ -3,8 +3,6 @@ package nomad
 import (
 	"context"
 	"fmt"
-
-	"github.com/hashicorp/nomad/api"
 )
 
 // Scale sets how many instances of a group run, as `nomad job scale <job> <group>
@@ -14,15 +12,11 @@ func (c *Client) Scale(jobID, group string, count int) (uint64, error) {
 	if count < 0 {
 		return 0, fmt.Errorf("scale %s/%s: count must be 0 or more, got %d", jobID, group, count)
 	}
-	resp, _, err := c.api.Jobs().Scale(jobID, group, &count, fmt.Sprintf("scale %s to %d", group, count), false, nil, nil)
+	_, _, err := c.api.Jobs().Scale(jobID, group, &count, fmt.Sprintf("scale %s to %d", group, count), false, nil, nil)
 	if err != nil {
 		return 0, fmt.Errorf("scale %s/%s to %d: %w", jobID, group, count, err)
 	}
-	job, _, err := c.api.Jobs().Info(jobID, &api.QueryOptions{WaitIndex: resp.JobModifyIndex})
-	if err != nil {
-		return 0, fmt.Errorf("read job %s: %w", jobID, err)
-	}
-	return *job.Version, nil
+	return c.version(jobID)
 }
 
 // ScaleAndWait scales a group and waits for the deployment of the change.

@@ -362,3 +362,179 @@ func allocsOf(t testing.TB, c *nomad.Client, group string) []nomad.Alloc {
 	}
 	return out
 }
+
+// nodesOf lists the distinct nodes allocations run on.
+func nodesOf(allocs []nomad.Alloc) []string {
+	var out []string
+	for _, a := range allocs {
+		out = append(out, a.Node)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// waitPlaced waits until n healthy allocations of an app group run, none on node
+// avoid, and returns them.
+func waitPlaced(t testing.TB, c *nomad.Client, group string, n int, avoid string) []nomad.Alloc {
+	t.Helper()
+	var got []nomad.Alloc
+	testbed.Eventually(t, 90*time.Second, "%d healthy %s allocations off %s", func() bool {
+		running, err := c.Running("dockercoins", group)
+		if err != nil {
+			return false
+		}
+		got = running
+		for _, a := range running {
+			if !a.Healthy || a.Node == avoid {
+				return false
+			}
+		}
+		return len(running) == n
+	}, n, group, avoid)
+	return got
+}
+
+// checkNoGap checks that loops were counted in every second from from to to: the
+// per-second buckets the workers write show mining never stopped.
+func checkNoGap(t testing.TB, r *goredis.Client, from, to time.Time) {
+	t.Helper()
+	time.Sleep(2 * time.Second) // the last seconds' counts are still being flushed
+	var gaps []int64
+	lowest := int64(-1)
+	for s := from.Unix(); s < to.Unix(); s++ {
+		n, _ := r.Get(context.Background(), "speed:"+strconv.FormatInt(s, 10)).Int64()
+		if n == 0 {
+			gaps = append(gaps, s-from.Unix())
+		}
+		if lowest < 0 || n < lowest {
+			lowest = n
+		}
+	}
+	if len(gaps) > 0 {
+		t.Errorf("no hash counted in second(s) %v of %s", gaps, to.Sub(from).Round(time.Second))
+	}
+	t.Logf("%s without a gap; slowest second: %d hashes", to.Sub(from).Round(time.Second), lowest)
+}
+
+func TestNomadCluster(t *testing.T) {
+	cl := testbed.StartNomadCluster(t, 3)
+	c := cl.Nomad
+	// Redis stays on n1: the node that goes away later is n3.
+	run(t, c, "redis.nomad.hcl", nil, func(j *api.Job) {
+		j.Constrain(api.NewConstraint("${node.unique.name}", "=", "n1"))
+	})
+	r := redisOf(t, c)
+	counts := []string{"hasher_count", "2", "worker_count", "1", "rng_count", "1"}
+	run(t, c, "dockercoins.nomad.hcl", appVars(t, counts...), nil)
+	waitHashesRise(t, r, 0, 30*time.Second)
+
+	ok := t.Run("scale", func(t *testing.T) {
+		before := speed(t, r, 3*time.Second)
+		// As `nomad job scale dockercoins worker 6` and `... rng 3` do.
+		if _, err := c.Scale("dockercoins", "worker", 6); err != nil {
+			t.Fatal(err)
+		}
+		version, err := c.Scale("dockercoins", "rng", 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if err := c.WaitDeployment(ctx, "dockercoins", version); err != nil {
+			t.Fatal(err)
+		}
+		all := []string{"n1", "n2", "n3"}
+		for group, n := range map[string]int{"worker": 6, "rng": 3} {
+			allocs := waitRunning(t, c, group, n)
+			if got := nodesOf(allocs); !slices.Equal(got, all) {
+				t.Errorf("%d %s allocations run on %v, want spread over %v", n, group, got, all)
+			}
+			waitDNS(t, cl.ConsulDNS, group, addrs(allocs, "http"))
+		}
+		after := speed(t, r, 3*time.Second)
+		t.Logf("speed: %.1f hashes/s with 1 worker and 1 rng, %.1f with 6 workers and 3 rng", before, after)
+		if after < 2*before {
+			t.Errorf("speed went from %.1f to %.1f hashes/s: scaling did not raise it", before, after)
+		}
+	})
+	if !ok {
+		t.FailNow()
+	}
+	counts = []string{"hasher_count", "2", "worker_count", "6", "rng_count", "3"}
+
+	ok = t.Run("rolling update", func(t *testing.T) {
+		old := map[string]bool{}
+		for _, a := range allocsOf(t, c, "worker") {
+			old[a.ID] = true
+		}
+		start := time.Now()
+		version := run(t, c, "dockercoins.nomad.hcl", appVars(t, append(counts, "release", "2")...), nil)
+		end := time.Now()
+		for group, n := range map[string]int{"worker": 6, "rng": 3, "hasher": 2, "webui": 1} {
+			for _, a := range waitRunning(t, c, group, n) {
+				if a.Version != version {
+					t.Errorf("%s allocation %s runs job version %d, want %d", group, a.ID, a.Version, version)
+				}
+			}
+		}
+		for _, a := range allocsOf(t, c, "worker") {
+			if old[a.ID] && a.Running() {
+				t.Errorf("worker %s of version %d still runs", a.ID, a.Version)
+			}
+		}
+		checkNoGap(t, r, start, end)
+	})
+	if !ok {
+		t.FailNow()
+	}
+
+	t.Run("node loss", func(t *testing.T) {
+		lost := map[string]bool{}
+		for _, a := range allocsOf(t, c, "worker") {
+			if a.Running() && a.Node == "n3" {
+				lost[a.ID] = true
+			}
+		}
+		start := time.Now()
+		cl.ShutDown(t, "n3", 25*time.Second)
+		// Nomad notices the missing heartbeats and places the lost instances on n1 and n2;
+		// Consul drops n3's instances from DNS; the workers never stop mining.
+		workers := waitPlaced(t, c, "worker", 6, "n3")
+		rngs := waitPlaced(t, c, "rng", 3, "n3")
+		waitPlaced(t, c, "hasher", 2, "n3")
+		waitDNS(t, cl.ConsulDNS, "worker", addrs(workers, "http"))
+		waitDNS(t, cl.ConsulDNS, "rng", addrs(rngs, "http"))
+		t.Logf("n3 lost %d workers; all back on n1 and n2 after %s", len(lost), time.Since(start).Round(time.Second))
+		for _, a := range allocsOf(t, c, "worker") {
+			if lost[a.ID] && a.Status != api.AllocClientStatusLost {
+				t.Errorf("worker %s on n3 is %s, want lost", a.ID, a.Status)
+			}
+		}
+		h := hashes(t, r)
+		waitHashesRise(t, r, h+20, 20*time.Second)
+		checkNoGap(t, r, start, time.Now())
+
+		// Every worker that ever ran has stopped and said what it completed: Redis holds
+		// exactly that, whether the worker was scaled in, replaced by the update, stopped
+		// with its node or stopped with the job.
+		stopApp(t, c)
+		var s tally
+		for _, a := range allocsOf(t, c, "worker") {
+			var log string
+			if a.Node == "n3" {
+				b, err := os.ReadFile(cl.AllocFile("n3", a.ID, "alloc/logs/worker.stdout.0"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				log = string(b)
+			} else {
+				var err error
+				if log, err = c.TaskLog(a.ID, "worker", "stdout"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.add(log)
+		}
+		checkExact(t, s, r)
+	})
+}

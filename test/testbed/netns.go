@@ -37,6 +37,10 @@ type Node struct {
 // whose they are, so a later run can clear what a killed test left behind.
 const nsTag = "dctest-"
 
+// dirTag starts the names of the agents' state folders, likewise; shorter, as the
+// paths under them hold unix sockets.
+const dirTag = "dct"
+
 // NewNet creates a bridge on a 10.199.<k>.0/24 range no one else uses, and removes it,
 // with every node, when the test ends. It needs root.
 func NewNet(t testing.TB) *Net {
@@ -153,20 +157,28 @@ func inUse(prefix string) bool {
 // clearStale removes the namespaces and bridges of test processes that are gone
 // (killed by a timeout before their cleanup ran), with whatever still runs in them.
 func clearStale(t testing.TB) {
-	dead := func(name string) bool {
-		rest, ok := strings.CutPrefix(name, nsTag)
+	deadOwner := func(name, tag string) bool {
+		rest, ok := strings.CutPrefix(name, tag)
 		if !ok {
 			return false
 		}
-		pid, err := strconv.Atoi(strings.SplitN(rest, "-", 2)[0])
-		return err == nil && syscall.Kill(pid, 0) == syscall.ESRCH
+		owner, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(owner)
+		return ok && err == nil && syscall.Kill(pid, 0) == syscall.ESRCH
 	}
+	dead := func(name string) bool { return deadOwner(name, nsTag) }
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	for _, line := range strings.Split(string(out), "\n") {
 		if f := strings.Fields(line); len(f) > 0 && dead(f[0]) {
 			t.Logf("removing namespace %s left by an earlier test run", f[0])
 			(&Node{Name: f[0]}).KillAll(syscall.SIGKILL)
 			exec.Command("ip", "netns", "del", f[0]).Run()
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirTag+"*"))
+	for _, d := range dirs {
+		if deadOwner(filepath.Base(d), dirTag) {
+			os.RemoveAll(d)
 		}
 	}
 	out, _ = exec.Command("ip", "-o", "link", "show", "type", "bridge").Output()

@@ -113,6 +113,8 @@ func (c *NomadCluster) ShutDown(t testing.TB, name string, grace time.Duration) 
 	for len(tasks()) > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
+	// The log collectors write a task's last lines after it exits.
+	time.Sleep(time.Second)
 	node.KillAll(syscall.SIGKILL)
 }
 
@@ -127,7 +129,7 @@ func (c *NomadCluster) AllocFile(node, allocID, path string) string {
 // path may not exceed 108 bytes.
 func stateDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "dct")
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", dirTag, os.Getpid()))
 	if err != nil {
 		t.Fatal(err)
 	}
