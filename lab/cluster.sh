@@ -47,13 +47,13 @@ up() {
 		ip -n "$ns" link set lo up
 		ip netns exec "$ns" lab/provision/node.sh "n$i" "$ip" "$server_ip" client
 	done
-	echo "NOMAD_ADDR=$NOMAD_ADDR" >"$LAB_STATE/env"
+	mkdir -p .run && echo "NOMAD_ADDR=$NOMAD_ADDR" >.run/env
 	ready() { [ "$(nomad node status 2>/dev/null | awk 'NR > 1 && $NF == "ready"' | wc -l)" -eq "$nodes" ]; }
 	wait_for "$nodes ready Nomad clients" 60 ready
 
-	run_job -detach jobs/redis.nomad.hcl
-	run_job -detach -var jaeger_bin="$(command -v jaeger)" jobs/jaeger.nomad.hcl
-	run_job -var bin_dir="$PWD/bin" jobs/dockercoins.nomad.hcl
+	run_job "$LAB_STATE/jobs.log" -detach jobs/redis.nomad.hcl
+	run_job "$LAB_STATE/jobs.log" -detach -var jaeger_bin="$(command -v jaeger)" jobs/jaeger.nomad.hcl
+	run_job "$LAB_STATE/jobs.log" -var bin_dir="$PWD/bin" jobs/dockercoins.nomad.hcl
 	cat <<MSG
 Cluster up: the servers at $server_ip and $nodes clients ($subnet.11 ...), DockerCoins running.
   Nomad UI   $NOMAD_ADDR
@@ -68,15 +68,6 @@ Stop it with: make cluster-down
 MSG
 }
 
-# run_job <nomad job run arguments...>: runs a job, its output kept in the state folder
-# and shown only if it fails.
-run_job() {
-	nomad job run "$@" >>"$LAB_STATE/jobs.log" 2>&1 || {
-		tail -30 "$LAB_STATE/jobs.log" >&2
-		die "nomad job run $* failed"
-	}
-}
-
 # where <service> <port>: the URL of a service's first healthy instance.
 where() {
 	local ip
@@ -86,29 +77,19 @@ where() {
 
 down() {
 	local ns
-	if nomad agent-info >/dev/null 2>&1; then
-		# Stopping the jobs first lets the workers flush their count.
-		for job in dockercoins jaeger redis; do nomad job stop "$job" >/dev/null 2>&1 || true; done
-		running() {
-			for job in dockercoins jaeger redis; do
-				nomad job allocs -t '{{range .}}{{if eq .ClientStatus "running"}}x{{end}}{{end}}' "$job" 2>/dev/null
-			done
-		}
-		for _ in $(seq 60); do
-			[ -z "$(running)" ] && break
-			sleep 0.5
-		done
-	fi
+	# Stopping the jobs first lets the workers flush their count.
+	stop_jobs dockercoins jaeger redis
 	for ns in $(ip netns list | awk -v p="^$name-n[0-9]+$" '$1 ~ p {print $1}'); do
 		lab/provision/stop.sh "$LAB_STATE/n${ns##*-n}"
 		# Whatever is left in the namespace goes with it.
 		pids=$(ip netns pids "$ns")
-		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
 		ip netns del "$ns"
 	done
 	lab/provision/stop.sh "$LAB_STATE/server"
 	ip link del "$bridge" 2>/dev/null || true
 	rm -rf "$LAB_STATE"
+	grep -qs "$NOMAD_ADDR" .run/env && rm -f .run/env
 	echo "Cluster down."
 }
 

@@ -76,3 +76,32 @@ wait_for() {
 	done
 	die "timed out after ${secs}s waiting for $what"
 }
+
+# stop_jobs <job...>: stops jobs through NOMAD_ADDR, as `nomad job stop` does, and waits
+# (up to 60 s) until none of their allocations runs, so the workers have flushed.
+stop_jobs() {
+	local job
+	nomad agent-info >/dev/null 2>&1 || return 0
+	for job in "$@"; do nomad job stop "$job" >/dev/null 2>&1 || true; done
+	running() {
+		for job in "$@"; do
+			nomad job allocs -t '{{range .}}{{if eq .ClientStatus "running"}}x{{end}}{{end}}' "$job" 2>/dev/null
+		done
+	}
+	for _ in $(seq 120); do
+		[ -z "$(running "$@")" ] && return 0
+		sleep 0.5
+	done
+	echo "some allocations of $* still run after 60s" >&2
+}
+
+# run_job <log> <nomad job run arguments...>: runs a job, its output appended to log and
+# shown only if it fails.
+run_job() {
+	local log=$1
+	shift
+	nomad job run "$@" >>"$log" 2>&1 || {
+		tail -30 "$log" >&2
+		die "nomad job run $* failed (all output in $log)"
+	}
+}
