@@ -4,7 +4,7 @@ GO ?= go
 CACHE ?= $(HOME)/.cache/dockercoins
 export PATH := $(CACHE)/bin:$(PATH)
 
-.PHONY: help build tools up down test fuzz bench deps
+.PHONY: help build tools up down scale cluster cluster-down test fuzz bench deps
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
@@ -17,11 +17,23 @@ build: ## build the four services into bin/
 tools: ## provide the pinned Consul, Nomad and Jaeger (built once into ~/.cache/dockercoins)
 	@tools/install.sh >/dev/null
 
-up: deps build ## run the whole app in the background and print its URLs
+up: deps tools build ## run the app on Consul and Nomad dev agents in the background; print the URLs
 	@lab/up.sh
 
-down: ## stop everything `make up` started
+down: ## stop the jobs and the agents `make up` started
 	@lab/down.sh
+
+SERVICE ?= worker
+COUNT ?=
+scale: ## scale a service of the running app: make scale SERVICE=worker COUNT=10
+	@lab/scale.sh $(SERVICE) $(COUNT)
+
+NODES ?= 3
+cluster: deps tools build ## a cluster of NODES Nomad clients in network namespaces, app running (root)
+	@lab/cluster.sh up $(NODES)
+
+cluster-down: ## stop the cluster `make cluster` started
+	@lab/cluster.sh down
 
 test: deps tools ## run every test, then short fuzz runs
 	$(GO) test -count=1 -timeout 35m ./...

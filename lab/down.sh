@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Stops what lab/up.sh started, gracefully: the worker flushes its count first.
+# `make down`: stops what lab/up.sh started. The jobs first, so every worker flushes its
+# count, then the Nomad and Consul agents, then anything they left behind.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-for pidfile in .run/*.pid; do
-	[ -e "$pidfile" ] || continue
-	pid=$(cat "$pidfile")
-	kill -TERM "$pid" 2>/dev/null
-	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$pid" 2>/dev/null
-	rm -f "$pidfile"
-done
+. lab/provision/lib.sh
+
+export NOMAD_ADDR=http://127.0.0.1:4646
+state=.run/dev
+if [ -f "$state/nomad.pid" ]; then
+	stop_jobs dockercoins jaeger redis
+fi
+lab/provision/stop.sh "$state"
+rm -rf "$state"
+grep -qs "$NOMAD_ADDR" .run/env && rm -f .run/env
 echo "DockerCoins stopped."

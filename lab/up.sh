@@ -1,35 +1,39 @@
 #!/usr/bin/env bash
-# Runs DockerCoins on this machine in the background: Redis, then rng, hasher, worker
-# and webui from bin/. State (pids, logs) goes to .run/.
+# `make up`: DockerCoins on this machine on real agents. A Consul dev agent and a Nomad
+# dev agent (lab/provision/dev.sh), then the redis, jaeger and dockercoins jobs, each
+# waited for until its deployment is healthy. Everything listens on localhost: the web
+# UI on its fixed port 8000, Jaeger on 4318 and 16686, the rest on ports Nomad picks.
+# State (agent logs, pid files) goes to .run/dev; `make down` stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-run=.run
-mkdir -p "$run"
+. lab/provision/lib.sh
 
-start() { # name, then env assignments
-	local name=$1
-	shift
-	if [ -f "$run/$name.pid" ] && kill -0 "$(cat "$run/$name.pid")" 2>/dev/null; then
-		echo "$name already running" >&2
-		return
-	fi
-	env "$@" nohup "bin/$name" >"$run/$name.log" 2>&1 &
-	echo $! >"$run/$name.pid"
-}
-
-if ! redis-cli -p 6379 ping >/dev/null 2>&1; then
-	nohup redis-server --port 6379 --bind 127.0.0.1 --save "" --appendonly no >"$run/redis.log" 2>&1 &
-	echo $! >"$run/redis.pid"
+export NOMAD_ADDR=http://127.0.0.1:4646
+state=.run/dev
+mkdir -p "$state"
+# Another Consul or Nomad on the ports the dev agents need would be mistaken for them.
+if [ ! -f "$state/consul.pid" ] && consul members -http-addr http://127.0.0.1:8500 >/dev/null 2>&1; then
+	die "a Consul agent not started by make up answers on 127.0.0.1:8500; stop it first"
 fi
-start rng
-start hasher
-start worker RNG_ADDR=127.0.0.1:8001 HASHER_ADDR=127.0.0.1:8002 REDIS_ADDR=127.0.0.1:6379
-start webui REDIS_ADDR=127.0.0.1:6379
+if [ ! -f "$state/nomad.pid" ] && nomad agent-info >/dev/null 2>&1; then
+	die "a Nomad agent not started by make up answers on 127.0.0.1:4646; stop it first"
+fi
+echo "starting the Consul and Nomad dev agents..."
+LAB_STATE=$state lab/provision/dev.sh
+echo "NOMAD_ADDR=$NOMAD_ADDR" >.run/env
+
+echo "running the redis, jaeger and dockercoins jobs..."
+log=$state/jobs.log
+run_job "$log" jobs/redis.nomad.hcl
+run_job "$log" -var jaeger_bin="$(command -v jaeger)" jobs/jaeger.nomad.hcl
+run_job "$log" -var bin_dir="$PWD/bin" -var otel_endpoint=http://127.0.0.1:4318 jobs/dockercoins.nomad.hcl
 cat <<MSG
-DockerCoins is running (logs in $run/):
-  webui   http://localhost:8000
-  rng     http://localhost:8001
-  hasher  http://localhost:8002
-  redis   localhost:6379
-Stop it with: make down
+DockerCoins is running on Nomad (agent logs in $state/):
+  webui      http://localhost:8000
+  Consul UI  http://localhost:8500
+  Nomad UI   http://localhost:4646
+  Jaeger     http://localhost:16686
+Scale it:   make scale SERVICE=worker COUNT=10   (nomad job scale dockercoins worker 10)
+Find it:    dig @127.0.0.1 -p 8600 rng.service.consul SRV
+Stop it:    make down
 MSG

@@ -1,0 +1,410 @@
+# DockerCoins: rng, hasher, worker and webui, one group each.
+#
+#   nomad job run -var bin_dir=$PWD/bin jobs/dockercoins.nomad.hcl
+#   nomad job scale dockercoins worker 10
+#
+# Run jobs/redis.nomad.hcl first: worker and webui find Redis through Consul.
+#
+# How the binaries reach the nodes: the raw_exec driver runs them from bin_dir, a folder
+# every client sees at the same path (the repository's bin/ on a single machine, a
+# shared folder such as /vagrant/bin on a VM lab, an NFS mount in a classroom). Without a
+# shared folder, fetch them per allocation with an artifact block instead, e.g. in each
+# task:
+#
+#   artifact {
+#     source      = "https://example.org/dockercoins/dockercoins-linux-amd64.tar.gz"
+#     destination = "local/bin"
+#   }
+#   config { command = "local/bin/rng" }
+#
+# Every service listens on a dynamic port (ADDR), is registered in Consul by the
+# service block below (the services do not register themselves under Nomad), and finds
+# its peers by name through the Consul DNS of its own node (CONSUL_DNS_ADDR).
+
+variable "bin_dir" {
+  type        = string
+  description = "Folder holding the rng, hasher, worker and webui binaries, at the same path on every client."
+  default     = "/opt/dockercoins/bin"
+}
+
+variable "rng_count" {
+  type    = number
+  default = 1
+}
+
+variable "hasher_count" {
+  type    = number
+  default = 1
+}
+
+variable "worker_count" {
+  type    = number
+  default = 1
+}
+
+variable "webui_count" {
+  type    = number
+  default = 1
+}
+
+variable "webui_port" {
+  type        = number
+  description = "Static port of the web UI, so it is at http://<node>:8000 as in the workshop."
+  default     = 8000
+}
+
+variable "consul_dns_addr" {
+  type        = string
+  description = "Consul DNS the services use to find their peers: the agent on the task's own node."
+  default     = "127.0.0.1:8600"
+}
+
+variable "otel_endpoint" {
+  type        = string
+  description = "OTLP/HTTP endpoint for traces (OTEL_EXPORTER_OTLP_ENDPOINT), e.g. http://127.0.0.1:4318; empty: tracing off."
+  default     = ""
+}
+
+variable "rng_delay" {
+  type        = string
+  description = "Time each rng request holds the instance's entropy slot."
+  default     = "100ms"
+}
+
+variable "hasher_delay" {
+  type    = string
+  default = "100ms"
+}
+
+variable "worker_pause" {
+  type        = string
+  description = "Pause at the start of every worker loop."
+  default     = "100ms"
+}
+
+variable "worker_flush_every" {
+  type        = string
+  description = "How often a worker sends its count to Redis."
+  default     = "1s"
+}
+
+variable "worker_drain_timeout" {
+  type        = string
+  description = "How long a stopping worker keeps trying to flush its count; kill_timeout leaves it that long and more."
+  default     = "10s"
+}
+
+variable "discovery_ttl" {
+  type        = string
+  description = "How long a service reuses a Consul DNS answer before refreshing it."
+  default     = "2s"
+}
+
+variable "shutdown_delay" {
+  type        = string
+  description = "Time between deregistering an rng, hasher or webui instance from Consul and stopping it, so clients' cached DNS answers move on first."
+  default     = "3s"
+}
+
+variable "min_healthy_time" {
+  type        = string
+  description = "How long a new instance must stay healthy before a rolling update moves on."
+  default     = "10s"
+}
+
+variable "log_format" {
+  type    = string
+  default = "text"
+}
+
+variable "log_level" {
+  type    = string
+  default = "info"
+}
+
+variable "release" {
+  type        = string
+  description = "Any label; changing it rolls every instance (e.g. after new binaries were copied to bin_dir)."
+  default     = "1"
+}
+
+job "dockercoins" {
+  type = "service"
+
+  meta {
+    release = var.release
+  }
+
+  # Rolling updates, one instance per group at a time; a new instance must pass its
+  # Consul check for min_healthy_time before the next one is replaced, and a failed
+  # update goes back to the last good version.
+  update {
+    max_parallel      = 1
+    health_check      = "checks"
+    min_healthy_time  = var.min_healthy_time
+    healthy_deadline  = "1m"
+    progress_deadline = "3m"
+    auto_revert       = true
+  }
+
+  group "rng" {
+    count = var.rng_count
+
+    # One rng per node before two on any: rng is the bottleneck, and instances on the
+    # same node would still be separate queues but share a failure.
+    spread {
+      attribute = "${node.unique.name}"
+    }
+
+    network {
+      port "http" {}
+    }
+
+    restart {
+      attempts = 5
+      interval = "1m"
+      delay    = "2s"
+      mode     = "delay"
+    }
+
+    service {
+      name     = "rng"
+      provider = "consul"
+      port     = "http"
+
+      check {
+        type     = "http"
+        path     = "/"
+        interval = "1s"
+        timeout  = "1s"
+
+        # Restart an instance whose check keeps failing after it started.
+        check_restart {
+          limit = 5
+          grace = "10s"
+        }
+      }
+    }
+
+    task "rng" {
+      driver = "raw_exec"
+
+      config {
+        command = "${var.bin_dir}/rng"
+      }
+
+      env {
+        ADDR       = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
+        RNG_DELAY  = var.rng_delay
+        LOG_FORMAT = var.log_format
+        LOG_LEVEL  = var.log_level
+
+        OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
+      }
+
+      # SIGTERM: requests already waiting for a slot are still served (up to 5 s).
+      kill_signal    = "SIGTERM"
+      kill_timeout   = "10s"
+      shutdown_delay = var.shutdown_delay
+
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+
+  group "hasher" {
+    count = var.hasher_count
+
+    network {
+      port "http" {}
+    }
+
+    restart {
+      attempts = 5
+      interval = "1m"
+      delay    = "2s"
+      mode     = "delay"
+    }
+
+    service {
+      name     = "hasher"
+      provider = "consul"
+      port     = "http"
+
+      check {
+        type     = "http"
+        path     = "/"
+        interval = "1s"
+        timeout  = "1s"
+
+        check_restart {
+          limit = 5
+          grace = "10s"
+        }
+      }
+    }
+
+    task "hasher" {
+      driver = "raw_exec"
+
+      config {
+        command = "${var.bin_dir}/hasher"
+      }
+
+      env {
+        ADDR         = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
+        HASHER_DELAY = var.hasher_delay
+        LOG_FORMAT   = var.log_format
+        LOG_LEVEL    = var.log_level
+
+        OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
+      }
+
+      kill_signal    = "SIGTERM"
+      kill_timeout   = "10s"
+      shutdown_delay = var.shutdown_delay
+
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+
+  group "worker" {
+    count = var.worker_count
+
+    # `nomad job scale dockercoins worker 10` spreads the workers evenly over the nodes.
+    spread {
+      attribute = "${node.unique.name}"
+    }
+
+    network {
+      port "http" {}
+    }
+
+    restart {
+      attempts = 5
+      interval = "1m"
+      delay    = "2s"
+      mode     = "delay"
+    }
+
+    # The worker's GET / is its status line (loops, coins, flushed, pending): the
+    # check passes while it serves, whether or not Redis is up, so an outage of Redis
+    # never gets workers restarted and their unflushed count thrown away.
+    service {
+      name     = "worker"
+      provider = "consul"
+      port     = "http"
+
+      check {
+        type     = "http"
+        path     = "/"
+        interval = "1s"
+        timeout  = "1s"
+
+        check_restart {
+          limit = 5
+          grace = "10s"
+        }
+      }
+    }
+
+    task "worker" {
+      driver = "raw_exec"
+
+      config {
+        command = "${var.bin_dir}/worker"
+      }
+
+      env {
+        ADDR                 = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
+        WORKER_PAUSE         = var.worker_pause
+        WORKER_FLUSH_EVERY   = var.worker_flush_every
+        WORKER_DRAIN_TIMEOUT = var.worker_drain_timeout
+        CONSUL_DNS_ADDR      = var.consul_dns_addr
+        DISCOVERY_TTL        = var.discovery_ttl
+        LOG_FORMAT           = var.log_format
+        LOG_LEVEL            = var.log_level
+
+        OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
+      }
+
+      # On SIGTERM a worker abandons the loop in flight and flushes what it counted,
+      # retrying for up to WORKER_DRAIN_TIMEOUT; kill_timeout gives it that and more
+      # before Nomad sends SIGKILL (clients allow up to 30 s by default).
+      kill_signal  = "SIGTERM"
+      kill_timeout = "20s"
+
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+
+  group "webui" {
+    count = var.webui_count
+
+    network {
+      port "http" {
+        static = var.webui_port
+      }
+    }
+
+    restart {
+      attempts = 5
+      interval = "1m"
+      delay    = "2s"
+      mode     = "delay"
+    }
+
+    service {
+      name     = "webui"
+      provider = "consul"
+      port     = "http"
+
+      check {
+        type     = "http"
+        path     = "/"
+        interval = "1s"
+        timeout  = "1s"
+
+        check_restart {
+          limit = 5
+          grace = "10s"
+        }
+      }
+    }
+
+    task "webui" {
+      driver = "raw_exec"
+
+      config {
+        command = "${var.bin_dir}/webui"
+      }
+
+      env {
+        ADDR            = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
+        CONSUL_DNS_ADDR = var.consul_dns_addr
+        DISCOVERY_TTL   = var.discovery_ttl
+        LOG_FORMAT      = var.log_format
+        LOG_LEVEL       = var.log_level
+
+        OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
+      }
+
+      kill_signal    = "SIGTERM"
+      kill_timeout   = "10s"
+      shutdown_delay = var.shutdown_delay
+
+      resources {
+        cpu    = 50
+        memory = 32
+      }
+    }
+  }
+}

@@ -1,0 +1,152 @@
+# Jaeger v2 for DockerCoins' traces: OTLP/HTTP in (4318), the query UI and API out
+# (16686), traces kept in memory. Registered in Consul as `jaeger` (OTLP/HTTP) and
+# `jaeger-query`.
+#
+#   nomad job run -var jaeger_bin=$HOME/.cache/dockercoins/bin/jaeger jobs/jaeger.nomad.hcl
+#
+# Point the app at it with -var otel_endpoint=http://<node>:4318 on jobs/dockercoins.nomad.hcl.
+
+variable "jaeger_bin" {
+  type        = string
+  description = "Path of the Jaeger v2 binary on the clients (`make tools` builds it into ~/.cache/dockercoins/bin)."
+  default     = "/opt/dockercoins/bin/jaeger"
+}
+
+variable "otlp_http_port" {
+  type    = number
+  default = 4318
+}
+
+variable "query_port" {
+  type    = number
+  default = 16686
+}
+
+variable "max_traces" {
+  type        = number
+  description = "Traces kept in memory; the oldest go first."
+  default     = 100000
+}
+
+job "jaeger" {
+  type = "service"
+
+  # One instance with nothing to roll carefully: healthy once its check passes for 2 s.
+  update {
+    health_check     = "checks"
+    min_healthy_time = "2s"
+  }
+
+  group "jaeger" {
+    count = 1
+
+    network {
+      port "otlp" {
+        static = var.otlp_http_port
+      }
+      port "query" {
+        static = var.query_port
+      }
+      port "health" {}
+    }
+
+    restart {
+      attempts = 5
+      interval = "1m"
+      delay    = "2s"
+      mode     = "delay"
+    }
+
+    service {
+      name     = "jaeger"
+      provider = "consul"
+      port     = "otlp"
+      tags     = ["otlp-http"]
+
+      check {
+        type     = "tcp"
+        interval = "2s"
+        timeout  = "1s"
+      }
+    }
+
+    service {
+      name     = "jaeger-query"
+      provider = "consul"
+      port     = "query"
+
+      check {
+        type     = "http"
+        port     = "health"
+        path     = "/status"
+        interval = "2s"
+        timeout  = "1s"
+      }
+    }
+
+    task "jaeger" {
+      driver = "raw_exec"
+
+      config {
+        command = var.jaeger_bin
+        args    = ["--config", "${NOMAD_TASK_DIR}/jaeger.yaml"]
+      }
+
+      # Jaeger v2 is an OpenTelemetry Collector: OTLP/HTTP receiver, batch processor,
+      # memory storage, and the query extension serving the API and UI.
+      template {
+        destination = "local/jaeger.yaml"
+        change_mode = "restart"
+        data        = <<-YAML
+          service:
+            extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+            pipelines:
+              traces:
+                receivers: [otlp]
+                processors: [batch]
+                exporters: [jaeger_storage_exporter]
+            telemetry:
+              metrics:
+                level: none
+          extensions:
+            healthcheckv2:
+              use_v2: true
+              http:
+                endpoint: {{ env "NOMAD_ADDR_health" }}
+            jaeger_storage:
+              backends:
+                memstore:
+                  memory:
+                    max_traces: ${var.max_traces}
+            jaeger_query:
+              # Jaeger's own traces of its queries would go to a collector on 4317.
+              enable_tracing: false
+              storage:
+                traces: memstore
+              http:
+                endpoint: {{ env "NOMAD_ADDR_query" }}
+              grpc:
+                endpoint: {{ env "NOMAD_IP_query" }}:0
+          receivers:
+            otlp:
+              protocols:
+                http:
+                  endpoint: {{ env "NOMAD_ADDR_otlp" }}
+          processors:
+            batch: {}
+          exporters:
+            jaeger_storage_exporter:
+              trace_storage: memstore
+        YAML
+      }
+
+      kill_signal  = "SIGTERM"
+      kill_timeout = "10s"
+
+      resources {
+        cpu    = 100
+        memory = 256
+      }
+    }
+  }
+}

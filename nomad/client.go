@@ -1,0 +1,62 @@
+// Package nomad runs DockerCoins' job files on a Nomad cluster through Nomad's HTTP API
+// (github.com/hashicorp/nomad/api): it parses a job file through the agent with HCL2
+// variables, registers it and waits for a healthy deployment, scales a group, and lists
+// allocations with the nodes they run on. Tests, benchmarks and `make scale` share it.
+package nomad
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// Client talks to one Nomad agent.
+type Client struct {
+	api *api.Client
+}
+
+// New returns a client of the agent at addr (e.g. http://127.0.0.1:4646); an empty addr
+// means NOMAD_ADDR, or Nomad's default.
+func New(addr string) (*Client, error) {
+	cfg := api.DefaultConfig()
+	if addr != "" {
+		cfg.Address = addr
+	}
+	c, err := api.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("nomad client for %s: %w", cfg.Address, err)
+	}
+	return &Client{api: c}, nil
+}
+
+// API is the underlying client, for what this package does not cover.
+func (c *Client) API() *api.Client { return c.api }
+
+// pollEvery is how often waits look at the cluster again.
+const pollEvery = 250 * time.Millisecond
+
+// poll calls check until it reports done or an error, or ctx ends; the error then says
+// what was being waited for and the last state seen.
+func poll(ctx context.Context, what string, check func() (done bool, state string, err error)) error {
+	var state string
+	for {
+		done, s, err := check()
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		state = s
+		select {
+		case <-ctx.Done():
+			if state != "" {
+				return fmt.Errorf("waiting for %s: %w (last seen: %s)", what, ctx.Err(), state)
+			}
+			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
+		case <-time.After(pollEvery):
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package nomad
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/nomad/api"
+)
+
+// WaitDeployment waits until the deployment of a job's version has succeeded: every
+// group placed and healthy by its checks. A deployment that fails or is cancelled is an
+// error naming the groups and why.
+func (c *Client) WaitDeployment(ctx context.Context, jobID string, version uint64) error {
+	what := fmt.Sprintf("the deployment of %s version %d", jobID, version)
+	return poll(ctx, what, func() (bool, string, error) {
+		deps, _, err := c.api.Jobs().Deployments(jobID, false, nil)
+		if err != nil {
+			return false, "", fmt.Errorf("deployments of %s: %w", jobID, err)
+		}
+		i := slices.IndexFunc(deps, func(d *api.Deployment) bool { return d.JobVersion == version })
+		if i < 0 {
+			return false, "no deployment yet", nil
+		}
+		d := deps[i]
+		switch d.Status {
+		case api.DeploymentStatusSuccessful:
+			return true, "", nil
+		case api.DeploymentStatusFailed, api.DeploymentStatusCancelled:
+			return false, "", fmt.Errorf("%s: %s: %s (%s)", what, d.Status, d.StatusDescription, progress(d))
+		}
+		return false, progress(d), nil
+	})
+}
+
+// progress says how far each group of a deployment is.
+func progress(d *api.Deployment) string {
+	var parts []string
+	for _, g := range slices.Sorted(maps.Keys(d.TaskGroups)) {
+		s := d.TaskGroups[g]
+		parts = append(parts, fmt.Sprintf("%s %d/%d healthy, %d unhealthy", g, s.HealthyAllocs, s.DesiredTotal, s.UnhealthyAllocs))
+	}
+	return d.Status + ": " + strings.Join(parts, "; ")
+}
