@@ -17,8 +17,9 @@ build: ## build the four services into bin/
 tools: ## provide the pinned Consul, Nomad and Jaeger (built once into ~/.cache/dockercoins)
 	@tools/install.sh >/dev/null
 
-up: deps tools build ## run the app on Consul and Nomad dev agents in the background; print the URLs
-	@lab/up.sh
+MESH ?= true
+up: deps tools build ## run the app on Consul and Nomad dev agents in the background (MESH=false: no Connect); print the URLs
+	@MESH=$(MESH) lab/up.sh
 
 down: ## stop the jobs and the agents `make up` started
 	@lab/down.sh

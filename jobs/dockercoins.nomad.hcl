@@ -65,6 +65,18 @@ variable "otel_endpoint" {
   default     = ""
 }
 
+variable "mesh" {
+  type        = bool
+  description = "Consul Connect: the services speak mTLS natively and intentions decide who may call whom (apply mesh/intentions first)."
+  default     = false
+}
+
+variable "consul_http_addr" {
+  type        = string
+  description = "The node's Consul agent, which hands out the mesh certificates and answers intentions."
+  default     = "127.0.0.1:8500"
+}
+
 variable "rng_delay" {
   type        = string
   description = "Time each rng request holds the instance's entropy slot."
@@ -171,12 +183,24 @@ job "dockercoins" {
       name     = "rng"
       provider = "consul"
       port     = "http"
+      task     = "rng"
+
+      # With the mesh on the service speaks Connect itself; its GET / stays public over
+      # TLS so the check needs no mesh certificate.
+      dynamic "connect" {
+        for_each = var.mesh ? [1] : []
+        content {
+          native = true
+        }
+      }
 
       check {
-        type     = "http"
-        path     = "/"
-        interval = "1s"
-        timeout  = "1s"
+        type            = "http"
+        protocol        = var.mesh ? "https" : "http"
+        tls_skip_verify = true
+        path            = "/"
+        interval        = "1s"
+        timeout         = "1s"
 
         # Restart an instance whose check keeps failing after it started.
         check_restart {
@@ -194,10 +218,12 @@ job "dockercoins" {
       }
 
       env {
-        ADDR       = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
-        RNG_DELAY  = var.rng_delay
-        LOG_FORMAT = var.log_format
-        LOG_LEVEL  = var.log_level
+        ADDR             = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
+        MESH             = var.mesh
+        CONSUL_HTTP_ADDR = var.consul_http_addr
+        RNG_DELAY        = var.rng_delay
+        LOG_FORMAT       = var.log_format
+        LOG_LEVEL        = var.log_level
 
         OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
       }
@@ -232,12 +258,24 @@ job "dockercoins" {
       name     = "hasher"
       provider = "consul"
       port     = "http"
+      task     = "hasher"
+
+      # With the mesh on the service speaks Connect itself; its GET / stays public over
+      # TLS so the check needs no mesh certificate.
+      dynamic "connect" {
+        for_each = var.mesh ? [1] : []
+        content {
+          native = true
+        }
+      }
 
       check {
-        type     = "http"
-        path     = "/"
-        interval = "1s"
-        timeout  = "1s"
+        type            = "http"
+        protocol        = var.mesh ? "https" : "http"
+        tls_skip_verify = true
+        path            = "/"
+        interval        = "1s"
+        timeout         = "1s"
 
         check_restart {
           limit = 5
@@ -254,10 +292,12 @@ job "dockercoins" {
       }
 
       env {
-        ADDR         = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
-        HASHER_DELAY = var.hasher_delay
-        LOG_FORMAT   = var.log_format
-        LOG_LEVEL    = var.log_level
+        ADDR             = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
+        MESH             = var.mesh
+        CONSUL_HTTP_ADDR = var.consul_http_addr
+        HASHER_DELAY     = var.hasher_delay
+        LOG_FORMAT       = var.log_format
+        LOG_LEVEL        = var.log_level
 
         OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
       }
@@ -300,6 +340,8 @@ job "dockercoins" {
       provider = "consul"
       port     = "http"
 
+      # No mesh peer calls the worker: it serves plain HTTP even with the mesh on, and
+      # uses the mesh only to call its own peers.
       check {
         type     = "http"
         path     = "/"
@@ -322,6 +364,8 @@ job "dockercoins" {
 
       env {
         ADDR                 = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
+        MESH                 = var.mesh
+        CONSUL_HTTP_ADDR     = var.consul_http_addr
         WORKER_PAUSE         = var.worker_pause
         WORKER_FLUSH_EVERY   = var.worker_flush_every
         WORKER_DRAIN_TIMEOUT = var.worker_drain_timeout
@@ -367,6 +411,8 @@ job "dockercoins" {
       provider = "consul"
       port     = "http"
 
+      # No mesh peer calls the webui: it serves plain HTTP even with the mesh on, and
+      # uses the mesh only to call its own peers.
       check {
         type     = "http"
         path     = "/"
@@ -388,11 +434,13 @@ job "dockercoins" {
       }
 
       env {
-        ADDR            = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
-        CONSUL_DNS_ADDR = var.consul_dns_addr
-        DISCOVERY_TTL   = var.discovery_ttl
-        LOG_FORMAT      = var.log_format
-        LOG_LEVEL       = var.log_level
+        ADDR             = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
+        MESH             = var.mesh
+        CONSUL_HTTP_ADDR = var.consul_http_addr
+        CONSUL_DNS_ADDR  = var.consul_dns_addr
+        DISCOVERY_TTL    = var.discovery_ttl
+        LOG_FORMAT       = var.log_format
+        LOG_LEVEL        = var.log_level
 
         OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
       }

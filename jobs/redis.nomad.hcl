@@ -10,6 +10,23 @@ variable "redis_server" {
   default     = "/usr/bin/redis-server"
 }
 
+variable "mesh" {
+  type        = bool
+  description = "Consul Connect: put Consul's built-in proxy in front of Redis, so mesh services reach it with mTLS (as redis.connect.consul)."
+  default     = false
+}
+
+variable "consul_bin" {
+  type        = string
+  description = "Path (or name on the client's PATH) of the consul binary that runs the proxy."
+  default     = "consul"
+}
+
+variable "consul_http_addr" {
+  type    = string
+  default = "127.0.0.1:8500"
+}
+
 job "redis" {
   type = "service"
 
@@ -24,6 +41,7 @@ job "redis" {
 
     network {
       port "db" {}
+      port "mesh" {}
     }
 
     restart {
@@ -68,6 +86,37 @@ job "redis" {
       resources {
         cpu    = 100
         memory = 128
+      }
+    }
+
+    # Redis cannot speak Connect: the proxy takes mTLS connections on the mesh port,
+    # checks intentions, and forwards to Redis. -register puts it in Consul as
+    # redis-proxy, which Consul DNS answers for redis.connect.consul.
+    dynamic "task" {
+      for_each = var.mesh ? ["connect-proxy"] : []
+      labels   = [task.value]
+
+      content {
+        driver = "raw_exec"
+
+        config {
+          command = var.consul_bin
+          args = [
+            "connect", "proxy", "-service", "redis",
+            "-service-addr", "${NOMAD_ADDR_db}",
+            "-listen", "${NOMAD_IP_mesh}:${NOMAD_PORT_mesh}",
+            "-register",
+            "-http-addr", var.consul_http_addr,
+          ]
+        }
+
+        kill_signal  = "SIGINT"
+        kill_timeout = "5s"
+
+        resources {
+          cpu    = 50
+          memory = 64
+        }
       }
     }
   }

@@ -22,17 +22,27 @@ echo "starting the Consul and Nomad dev agents..."
 LAB_STATE=$state lab/provision/dev.sh
 echo "NOMAD_ADDR=$NOMAD_ADDR" >.run/env
 
+# The mesh (MESH=true, the default): deny by default, allow what DockerCoins needs.
+mesh=${MESH:-true}
+if [ "$mesh" = true ]; then
+	echo "applying the mesh's intentions (mesh/intentions)..."
+	for f in mesh/intentions/*.json; do
+		consul config write -http-addr http://127.0.0.1:8500 "$f" >/dev/null
+	done
+fi
+
 echo "running the redis, jaeger and dockercoins jobs..."
 log=$state/jobs.log
-run_job "$log" jobs/redis.nomad.hcl
+run_job "$log" -var mesh="$mesh" -var consul_bin="$(command -v consul)" jobs/redis.nomad.hcl
 run_job "$log" -var jaeger_bin="$(command -v jaeger)" jobs/jaeger.nomad.hcl
-run_job "$log" -var bin_dir="$PWD/bin" -var otel_endpoint=http://127.0.0.1:4318 jobs/dockercoins.nomad.hcl
+run_job "$log" -var bin_dir="$PWD/bin" -var otel_endpoint=http://127.0.0.1:4318 -var mesh="$mesh" jobs/dockercoins.nomad.hcl
 cat <<MSG
 DockerCoins is running on Nomad (agent logs in $state/):
   webui      http://localhost:8000
   Consul UI  http://localhost:8500
   Nomad UI   http://localhost:4646
   Jaeger     http://localhost:16686
+Mesh:       $mesh (Consul Connect mTLS + intentions; make up MESH=false for plain HTTP)
 Scale it:   make scale SERVICE=worker COUNT=10   (nomad job scale dockercoins worker 10)
 Find it:    dig @127.0.0.1 -p 8600 rng.service.consul SRV
 Stop it:    make down

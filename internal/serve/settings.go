@@ -25,6 +25,10 @@ type Settings struct {
 	LogLevel  string
 	Consul    mesh.Registration // how the service registers itself in Consul
 	Mesh      bool              // speak Consul Connect: mTLS and intentions
+	// Edge marks a service that people and agents call, never mesh peers (webui, and
+	// the worker's status page): with the mesh on it still serves plain HTTP, and uses
+	// the mesh only to call its own peers.
+	Edge bool
 
 	identity *mesh.Identity
 	authz    *mesh.Authorizer
@@ -84,7 +88,7 @@ func (c *Settings) Serve(ctx context.Context, log *slog.Logger, h http.Handler) 
 	if err != nil {
 		return err
 	}
-	if id != nil {
+	if id != nil && !c.Edge {
 		c.Consul.Native = true
 		h = mesh.Authorize(log, id, c.authz, h)
 		ln = tls.NewListener(ln, id.ServerTLS())

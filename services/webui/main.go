@@ -21,6 +21,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	var peerSettings mesh.Settings
 	s := settings.New("webui", stdout)
 	common.Register(s, "webui", defaultAddr)
+	common.Edge = true // called by people and agents, not by mesh peers
 	peerSettings.Register(s, "redis")
 	if err := s.Parse(args, getenv); err != nil {
 		return err

@@ -36,6 +36,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	var c config
 	s := settings.New("worker", stdout)
 	c.common.Register(s, "worker", defaultAddr)
+	c.common.Edge = true // called by people and agents, not by mesh peers
 	c.peers.Register(s, "rng", "hasher", "redis")
 	s.Duration(&c.pause, "pause", "WORKER_PAUSE", 100*time.Millisecond, "pause at the start of every loop")
 	s.Duration(&c.flushEvery, "flush-every", "WORKER_FLUSH_EVERY", time.Second, "how often the count goes to Redis")
