@@ -7,7 +7,8 @@ import (
 
 // Scale sets how many instances of a group run, as `nomad job scale <job> <group>
 // <count>` does. It returns the job version the change made, which WaitDeployment
-// takes.
+// takes. Nomad refuses a scale request while a deployment of the job is running: wait
+// for the previous one first.
 func (c *Client) Scale(jobID, group string, count int) (uint64, error) {
 	if count < 0 {
 		return 0, fmt.Errorf("scale %s/%s: count must be 0 or more, got %d", jobID, group, count)

@@ -2,16 +2,11 @@ package test
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,230 +14,66 @@ import (
 	"github.com/dockercoins/dockercoins/nomad"
 	"github.com/dockercoins/dockercoins/test/testbed"
 	"github.com/hashicorp/nomad/api"
-	goredis "github.com/redis/go-redis/v9"
 )
 
-// The app's groups, and what each one's GET / starts with.
-var groups = map[string]string{"rng": "RNG running on", "hasher": "HASHER running on", "worker": "WORKER running on", "webui": "<!"}
-
-// jobFile is the path of one of the job files.
-func jobFile(name string) string { return filepath.Join(testbed.Root(), "jobs", name) }
-
-// appVars are the app job's variables for a test: the binaries built for it, short
-// delays so counts grow fast, JSON logs to read the workers' final counts from, and
-// quick rolling updates. extra overrides them, as name, value pairs.
-func appVars(t testing.TB, extra ...string) nomad.Vars {
-	v := nomad.Vars{
-		"bin_dir":            filepath.Dir(testbed.Binary(t, "worker")),
-		"rng_delay":          "50ms",
-		"hasher_delay":       "50ms",
-		"worker_pause":       "50ms",
-		"worker_flush_every": "250ms",
-		"discovery_ttl":      "1s",
-		"shutdown_delay":     "2s",
-		"min_healthy_time":   "1s",
-		"log_format":         "json",
-	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		v[extra[i]] = extra[i+1]
-	}
-	return v
-}
-
-// run parses a job file through the agent with vars, lets change adjust the job (nil
-// for none), registers it and waits for its deployment.
-func run(t testing.TB, c *nomad.Client, file string, vars nomad.Vars, change func(*api.Job)) uint64 {
-	t.Helper()
-	job, err := c.ParseFile(jobFile(file), vars)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if change != nil {
-		change(job)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	version, err := c.Run(ctx, job)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return version
-}
-
-func waitRunning(t testing.TB, c *nomad.Client, group string, n int) []nomad.Alloc {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	allocs, err := c.WaitRunning(ctx, "dockercoins", group, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return allocs
-}
-
-// srv asks a Consul DNS server for a service's SRV records and returns each instance as
-// ip:port, sorted.
-func srv(dnsAddr, service string) ([]string, error) {
-	var d net.Dialer
-	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, network, dnsAddr)
-	}}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	_, records, err := r.LookupSRV(ctx, "", "", service+".service.consul.")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, rec := range records {
-		ips, err := r.LookupIP(ctx, "ip4", rec.Target)
-		if err != nil {
-			return nil, fmt.Errorf("look up %s: %w", rec.Target, err)
-		}
-		out = append(out, net.JoinHostPort(ips[0].String(), strconv.Itoa(int(rec.Port))))
-	}
-	slices.Sort(out)
-	return out, nil
-}
-
-// waitDNS waits until Consul DNS answers for service with exactly the given instances.
-func waitDNS(t testing.TB, dnsAddr, service string, want []string) {
-	t.Helper()
-	want = slices.Sorted(slices.Values(want))
-	var got []string
-	var err error
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got, err = srv(dnsAddr, service)
-		if err == nil && slices.Equal(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("consul dns for %s: got %v (%v), want %v", service, got, err, want)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// addrs lists the allocations' addresses for a port label.
-func addrs(allocs []nomad.Alloc, label string) []string {
-	var out []string
-	for _, a := range allocs {
-		out = append(out, a.Addrs[label])
-	}
-	return out
-}
-
-func httpGet(url string) (int, string, error) {
-	c := http.Client{Timeout: 3 * time.Second}
-	resp, err := c.Get(url)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
-}
-
-// redisOf connects to the Redis the redis job runs.
-func redisOf(t testing.TB, c *nomad.Client) *goredis.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	allocs, err := c.WaitRunning(ctx, "redis", "redis", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := goredis.NewClient(&goredis.Options{Addr: allocs[0].Addrs["db"]})
-	t.Cleanup(func() { r.Close() })
-	return r
-}
-
-func hashes(t testing.TB, r *goredis.Client) int64 {
-	t.Helper()
-	n, err := r.Get(context.Background(), "hashes").Int64()
-	if err != nil && err != goredis.Nil {
-		t.Fatalf("read hashes: %v", err)
-	}
-	return n
-}
-
-// speed measures the hashes counted in Redis per second over d.
-func speed(t testing.TB, r *goredis.Client, d time.Duration) float64 {
-	h0, t0 := hashes(t, r), time.Now()
-	time.Sleep(d)
-	return float64(hashes(t, r)-h0) / time.Since(t0).Seconds()
-}
-
-// waitHashesRise waits until Redis counts more than from hashes.
-func waitHashesRise(t testing.TB, r *goredis.Client, from int64, within time.Duration) int64 {
-	t.Helper()
-	var n int64
-	testbed.Eventually(t, within, "hashes in redis to rise above %d", func() bool {
-		n = hashes(t, r)
-		return n > from
-	}, from)
-	return n
-}
-
-// tally is what workers said when they stopped.
-type tally struct {
-	workers, stops              int
-	loops, flushed, lost, coins int64
-}
-
-// add reads the "stopped" events in a worker's JSON log.
-func (s *tally) add(log string) {
-	s.workers++
-	for _, line := range strings.Split(log, "\n") {
-		var ev struct {
-			Msg                         string
-			Loops, Flushed, Lost, Coins int64
-		}
-		if json.Unmarshal([]byte(line), &ev) != nil || ev.Msg != "stopped" {
-			continue
-		}
-		s.stops++
-		s.loops += ev.Loops
-		s.flushed += ev.Flushed
-		s.lost += ev.Lost
-		s.coins += ev.Coins
-	}
-}
-
-// checkExact compares what the workers said with what Redis holds: every loop a worker
-// completed is counted once, none is lost and none twice.
-func checkExact(t testing.TB, s tally, r *goredis.Client) {
-	t.Helper()
-	if s.stops != s.workers {
-		t.Errorf("%d worker allocations logged %d stop events, want one each", s.workers, s.stops)
-	}
-	if s.lost != 0 || s.flushed != s.loops {
-		t.Errorf("workers completed %d loops, flushed %d, lost %d", s.loops, s.flushed, s.lost)
-	}
-	got := hashes(t, r)
-	if got != s.loops {
-		t.Errorf("redis counts %d hashes; the %d workers completed %d loops", got, s.workers, s.loops)
-	}
-	coins, _ := r.HLen(context.Background(), "wallet").Result()
-	if coins != s.coins {
-		t.Errorf("wallet holds %d coins; workers found %d", coins, s.coins)
-	}
-	t.Logf("%d workers: %d loops, %d coins, each counted once", s.workers, s.loops, s.coins)
-}
-
-// stopApp stops the app job, so every worker flushes and logs its final count.
-func stopApp(t testing.TB, c *nomad.Client) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := c.Stop(ctx, "dockercoins"); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func TestNomadJobFilesValidate(t *testing.T) {
+// TestNomadSingleNode runs the stack of `make up`, the dev agents of lab/provision/dev.sh
+// and the three jobs, in a network namespace: every group becomes healthy, every
+// instance answers through Consul DNS, hashes rise in Redis, and when the job stops the
+// workers' final counts add up to exactly what Redis holds.
+func TestNomadSingleNode(t *testing.T) {
 	dev := testbed.StartNomadDev(t)
+	c := dev.Nomad
+	if !t.Run("job files validate", func(t *testing.T) { checkJobFiles(t, dev) }) {
+		t.FailNow()
+	}
+	run(t, c, "redis.nomad.hcl", nil, nil)
+	run(t, c, "jaeger.nomad.hcl", nomad.Vars{"jaeger_bin": testbed.Tool(t, "jaeger")}, nil)
+	run(t, c, "dockercoins.nomad.hcl", appVars(t, "worker_count", "2", "hasher_count", "2"), nil)
+	r := redisOf(t, c)
+
+	counts := map[string]int{"rng": 1, "hasher": 2, "worker": 2, "webui": 1}
+	for group, greeting := range groups {
+		allocs := waitRunning(t, c, group, counts[group])
+		// Every instance is in Consul DNS, and what answers there is the service.
+		waitDNS(t, dev.ConsulDNS, group, addrs(allocs, "http"))
+		for _, addr := range addrs(allocs, "http") {
+			code, body, err := httpGet("http://" + addr + "/")
+			if err != nil || code != http.StatusOK || !strings.HasPrefix(body, greeting) {
+				t.Errorf("%s at %s: %d %q %v", group, addr, code, body, err)
+			}
+		}
+	}
+	redisAllocs, _ := c.Running("redis", "redis")
+	waitDNS(t, dev.ConsulDNS, "redis", addrs(redisAllocs, "db"))
+	jaegerAllocs, _ := c.Running("jaeger", "jaeger")
+	waitDNS(t, dev.ConsulDNS, "jaeger", addrs(jaegerAllocs, "otlp"))
+	waitDNS(t, dev.ConsulDNS, "jaeger-query", addrs(jaegerAllocs, "query"))
+	if code, body, err := httpGet("http://" + dev.Node.IP + ":16686/api/services"); err != nil || code != http.StatusOK {
+		t.Errorf("jaeger query api: %d %q %v", code, body, err)
+	}
+
+	// Hashes rise in Redis, and the web UI, on its fixed port, shows them.
+	h := waitHashesRise(t, r, 0, 30*time.Second)
+	waitHashesRise(t, r, h+20, 30*time.Second)
+	code, body, err := httpGet("http://" + dev.Node.IP + ":8000/json")
+	if err != nil || code != http.StatusOK || !strings.Contains(body, `"hashes"`) {
+		t.Fatalf("webui on :8000: %d %q %v", code, body, err)
+	}
+
+	stopApp(t, c)
+	var s tally
+	for _, a := range allocsOf(t, c, "worker") {
+		log, err := c.TaskLog(a.ID, "worker", "stdout")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.add(log)
+	}
+	checkExact(t, s, r)
+}
+
+// checkJobFiles validates every job file, with the nomad command and through the API.
+func checkJobFiles(t *testing.T, dev *testbed.NomadDev) {
 	vars := map[string]nomad.Vars{
 		"dockercoins.nomad.hcl": {"bin_dir": "/opt/dockercoins/bin", "worker_count": "3"},
 		"redis.nomad.hcl":       nil,
@@ -298,124 +129,11 @@ func TestNomadJobFilesValidate(t *testing.T) {
 	})
 }
 
-func TestNomadSingleNode(t *testing.T) {
-	dev := testbed.StartNomadDev(t)
-	c := dev.Nomad
-	run(t, c, "redis.nomad.hcl", nil, nil)
-	run(t, c, "jaeger.nomad.hcl", nomad.Vars{"jaeger_bin": testbed.Tool(t, "jaeger")}, nil)
-	run(t, c, "dockercoins.nomad.hcl", appVars(t, "worker_count", "2", "hasher_count", "2"), nil)
-	r := redisOf(t, c)
-
-	counts := map[string]int{"rng": 1, "hasher": 2, "worker": 2, "webui": 1}
-	for group, greeting := range groups {
-		allocs := waitRunning(t, c, group, counts[group])
-		// Every instance is in Consul DNS, and what answers there is the service.
-		waitDNS(t, dev.ConsulDNS, group, addrs(allocs, "http"))
-		for _, addr := range addrs(allocs, "http") {
-			code, body, err := httpGet("http://" + addr + "/")
-			if err != nil || code != http.StatusOK || !strings.HasPrefix(body, greeting) {
-				t.Errorf("%s at %s: %d %q %v", group, addr, code, body, err)
-			}
-		}
-	}
-	redisAllocs, _ := c.Running("redis", "redis")
-	waitDNS(t, dev.ConsulDNS, "redis", addrs(redisAllocs, "db"))
-	jaegerAllocs, _ := c.Running("jaeger", "jaeger")
-	waitDNS(t, dev.ConsulDNS, "jaeger", addrs(jaegerAllocs, "otlp"))
-	waitDNS(t, dev.ConsulDNS, "jaeger-query", addrs(jaegerAllocs, "query"))
-	if code, body, err := httpGet("http://" + dev.Node.IP + ":16686/api/services"); err != nil || code != http.StatusOK {
-		t.Errorf("jaeger query api: %d %q %v", code, body, err)
-	}
-
-	// Hashes rise in Redis, and the web UI, on its fixed port, shows them.
-	h := waitHashesRise(t, r, 0, 30*time.Second)
-	waitHashesRise(t, r, h+20, 30*time.Second)
-	code, body, err := httpGet("http://" + dev.Node.IP + ":8000/json")
-	if err != nil || code != http.StatusOK || !strings.Contains(body, `"hashes"`) {
-		t.Fatalf("webui on :8000: %d %q %v", code, body, err)
-	}
-
-	stopApp(t, c)
-	var s tally
-	for _, a := range allocsOf(t, c, "worker") {
-		log, err := c.TaskLog(a.ID, "worker", "stdout")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.add(log)
-	}
-	checkExact(t, s, r)
-}
-
-// allocsOf lists every allocation of an app group, of every version.
-func allocsOf(t testing.TB, c *nomad.Client, group string) []nomad.Alloc {
-	t.Helper()
-	all, err := c.Allocations("dockercoins")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []nomad.Alloc
-	for _, a := range all {
-		if a.Group == group {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-// nodesOf lists the distinct nodes allocations run on.
-func nodesOf(allocs []nomad.Alloc) []string {
-	var out []string
-	for _, a := range allocs {
-		out = append(out, a.Node)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
-
-// waitPlaced waits until n healthy allocations of an app group run, none on node
-// avoid, and returns them.
-func waitPlaced(t testing.TB, c *nomad.Client, group string, n int, avoid string) []nomad.Alloc {
-	t.Helper()
-	var got []nomad.Alloc
-	testbed.Eventually(t, 90*time.Second, "%d healthy %s allocations off %s", func() bool {
-		running, err := c.Running("dockercoins", group)
-		if err != nil {
-			return false
-		}
-		got = running
-		for _, a := range running {
-			if !a.Healthy || a.Node == avoid {
-				return false
-			}
-		}
-		return len(running) == n
-	}, n, group, avoid)
-	return got
-}
-
-// checkNoGap checks that loops were counted in every second from from to to: the
-// per-second buckets the workers write show mining never stopped.
-func checkNoGap(t testing.TB, r *goredis.Client, from, to time.Time) {
-	t.Helper()
-	time.Sleep(2 * time.Second) // the last seconds' counts are still being flushed
-	var gaps []int64
-	lowest := int64(-1)
-	for s := from.Unix(); s < to.Unix(); s++ {
-		n, _ := r.Get(context.Background(), "speed:"+strconv.FormatInt(s, 10)).Int64()
-		if n == 0 {
-			gaps = append(gaps, s-from.Unix())
-		}
-		if lowest < 0 || n < lowest {
-			lowest = n
-		}
-	}
-	if len(gaps) > 0 {
-		t.Errorf("no hash counted in second(s) %v of %s", gaps, to.Sub(from).Round(time.Second))
-	}
-	t.Logf("%s without a gap; slowest second: %d hashes", to.Sub(from).Round(time.Second), lowest)
-}
-
+// TestNomadCluster runs the lab of `make cluster` (servers and three clients, each node
+// in a network namespace of its own, provisioned by lab/provision/node.sh) and drives
+// it through Nomad's API: scaling spreads new instances over the nodes and raises the
+// speed, a rolling update leaves no second without a hash, and a lost node's instances
+// move to the others while no hash is lost or counted twice.
 func TestNomadCluster(t *testing.T) {
 	cl := testbed.StartNomadCluster(t, 3)
 	c := cl.Nomad
@@ -430,18 +148,17 @@ func TestNomadCluster(t *testing.T) {
 
 	ok := t.Run("scale", func(t *testing.T) {
 		before := speed(t, r, 3*time.Second)
-		// As `nomad job scale dockercoins worker 6` and `... rng 3` do.
-		if _, err := c.Scale("dockercoins", "worker", 6); err != nil {
-			t.Fatal(err)
-		}
-		version, err := c.Scale("dockercoins", "rng", 3)
-		if err != nil {
-			t.Fatal(err)
-		}
+		// As `nomad job scale dockercoins worker 6`, then `... rng 3`, do: Nomad takes one
+		// scale request at a time, refusing another while a deployment runs.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		if err := c.WaitDeployment(ctx, "dockercoins", version); err != nil {
-			t.Fatal(err)
+		for _, g := range []struct {
+			group string
+			n     int
+		}{{"worker", 6}, {"rng", 3}} {
+			if err := c.ScaleAndWait(ctx, "dockercoins", g.group, g.n); err != nil {
+				t.Fatal(err)
+			}
 		}
 		all := []string{"n1", "n2", "n3"}
 		for group, n := range map[string]int{"worker": 6, "rng": 3} {
