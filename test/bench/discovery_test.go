@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"testing"
@@ -90,7 +88,7 @@ func resolveCost(b *testing.B, r mesh.Resolver) float64 {
 // usage returns the loops the workers have completed and the CPU time they have used.
 func usage(b *testing.B, workers []*testbed.Service) (loops int64, cpu time.Duration) {
 	for _, w := range workers {
-		n, err := workerLoops(w)
+		n, err := workerLoops(http.DefaultClient, w.Addr)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -101,29 +99,4 @@ func usage(b *testing.B, workers []*testbed.Service) (loops int64, cpu time.Dura
 		loops, cpu = loops+n, cpu+c
 	}
 	return loops, cpu
-}
-
-// workerLoops reads the loops a worker has completed from its status line.
-func workerLoops(w *testbed.Service) (int64, error) {
-	resp, err := httpGetBody(w.URL() + "/")
-	if err != nil {
-		return 0, err
-	}
-	var host string
-	var n int64
-	if _, err := fmt.Sscanf(resp, "WORKER running on %s %d loops", &host, &n); err != nil {
-		return 0, fmt.Errorf("worker status %q: %w", resp, err)
-	}
-	return n, nil
-}
-
-// httpGetBody fetches url and returns its body.
-func httpGetBody(url string) (string, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
 }
