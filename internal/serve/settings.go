@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/dockercoins/dockercoins/internal/settings"
 	"github.com/dockercoins/dockercoins/telemetry"
@@ -17,6 +18,7 @@ type Settings struct {
 	Addr      string // where the HTTP server listens
 	LogFormat string // text or json
 	LogLevel  string
+	Telemetry telemetry.Settings // OTEL_* variables: traces and metrics
 }
 
 // Register defines the shared settings of the named service on s, listening on addr by
@@ -26,6 +28,7 @@ func (c *Settings) Register(s *settings.Set, service, addr string) {
 	s.String(&c.Addr, "addr", "ADDR", addr, "listen address")
 	s.String(&c.LogFormat, "log-format", "LOG_FORMAT", "text", "log format: text or json")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	c.Telemetry.Register(s, service)
 }
 
 // Logger returns the service's logger, writing to w.
@@ -40,9 +43,21 @@ func (c *Settings) Logger(w io.Writer) (*slog.Logger, error) {
 // Serve listens on the configured address and serves h until ctx is done. It is where
 // every service joins the platform, so all four do it the same way.
 func (c *Settings) Serve(ctx context.Context, log *slog.Logger, h http.Handler) error {
+	tel, err := telemetry.Start(ctx, c.Telemetry, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Spans still queued are flushed, but a missing collector must not hold up the stop.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", "err", err)
+		}
+	}()
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return err
 	}
-	return HTTP(ctx, log, ln, h)
+	return HTTP(ctx, log, ln, tel.Handler(h))
 }
