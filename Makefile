@@ -46,5 +46,10 @@ fuzz: ## fuzz the rng path parser and the hasher
 	$(GO) test -run '^$$' -fuzz '^FuzzPath$$' -fuzztime $(FUZZTIME) ./services/rng
 	$(GO) test -run '^$$' -fuzz '^FuzzHash$$' -fuzztime $(FUZZTIME) ./services/hasher
 
+.PHONY: bottleneck
+JAEGER ?= http://localhost:16686
+bottleneck: ## name what limits mining, from the worker traces in Jaeger (JAEGER=http://localhost:16686)
+	@$(GO) run ./tools/bottleneck -jaeger $(JAEGER)
+
 bench: deps tools build ## print the benchmark tables
 	$(GO) test -run "^$$" -bench . -benchtime 1x -timeout 60m ./test/bench

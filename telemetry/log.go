@@ -10,7 +10,8 @@ import (
 )
 
 // NewLogger returns a logger writing one line per event to w, as "text" or "json",
-// at the given level ("debug", "info", "warn", "error").
+// at the given level ("debug", "info", "warn", "error"). Lines logged with a context
+// that holds a span (log.InfoContext(ctx, ...)) carry its trace_id and span_id.
 func NewLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(level)); err != nil {
@@ -19,9 +20,9 @@ func NewLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	opts := &slog.HandlerOptions{Level: lvl}
 	switch strings.ToLower(format) {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(traceHandler{slog.NewJSONHandler(w, opts)}), nil
 	case "text", "":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(traceHandler{slog.NewTextHandler(w, opts)}), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
 }

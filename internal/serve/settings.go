@@ -32,6 +32,7 @@ type Settings struct {
 
 	identity *mesh.Identity
 	authz    *mesh.Authorizer
+	Telemetry telemetry.Settings // OTEL_* variables: traces and metrics
 }
 
 // Register defines the shared settings of the named service on s, listening on addr by
@@ -42,6 +43,7 @@ func (c *Settings) Register(s *settings.Set, service, addr string) {
 	s.String(&c.LogFormat, "log-format", "LOG_FORMAT", "text", "log format: text or json")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	c.Consul.Register(s)
+	c.Telemetry.Register(s, service)
 	s.Bool(&c.Mesh, "mesh", "MESH", false, "serve and call peers over Consul Connect mTLS, authorized by intentions")
 }
 
@@ -80,6 +82,18 @@ func (c *Settings) Logger(w io.Writer) (*slog.Logger, error) {
 // Serve listens on the configured address and serves h until ctx is done. It is where
 // every service joins the platform, so all four do it the same way.
 func (c *Settings) Serve(ctx context.Context, log *slog.Logger, h http.Handler) error {
+	tel, err := telemetry.Start(ctx, c.Telemetry, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Spans still queued are flushed, but a missing collector must not hold up the stop.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", "err", err)
+		}
+	}()
 	id, err := c.Identity(ctx, log)
 	if err != nil {
 		return err
@@ -99,5 +113,5 @@ func (c *Settings) Serve(ctx context.Context, log *slog.Logger, h http.Handler) 
 		return err
 	}
 	defer reg.Stop() // after serving ends: deregister
-	return HTTP(ctx, log, ln, h)
+	return HTTP(ctx, log, ln, tel.Handler(h))
 }

@@ -6,11 +6,19 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/dockercoins/dockercoins/internal/pause"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
 )
+
+// tracer makes the spans that split a request's time into queueing and work.
+var tracer = otel.Tracer("github.com/dockercoins/dockercoins/services/rng")
 
 // MaxCount is the most bytes one request may ask for.
 const MaxCount = 1 << 20
@@ -24,7 +32,7 @@ type Config struct {
 
 // NewServer returns rng's HTTP handler.
 func NewServer(cfg Config) http.Handler {
-	slots := semaphore.NewWeighted(int64(max(cfg.Slots, 1)))
+	slots := &entropy{slots: semaphore.NewWeighted(int64(max(cfg.Slots, 1))), size: max(cfg.Slots, 1)}
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", handleHello(cfg.Hostname))
 	mux.Handle("GET /{n}", handleRandom(slots, cfg.Delay))
@@ -38,7 +46,7 @@ func handleHello(hostname string) http.Handler {
 	})
 }
 
-func handleRandom(slots *semaphore.Weighted, delay time.Duration) http.Handler {
+func handleRandom(slots *entropy, delay time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := parseCount(r.PathValue("n"))
 		if err != nil {
@@ -57,14 +65,33 @@ func handleRandom(slots *semaphore.Weighted, delay time.Duration) http.Handler {
 	})
 }
 
+// entropy is rng's slots, and how many requests wait for one.
+type entropy struct {
+	slots   *semaphore.Weighted
+	size    int
+	waiting atomic.Int64
+}
+
 // generate waits in line for an entropy slot, then holds it for delay: the queueing,
-// not the work, is what makes rng the bottleneck.
-func generate(ctx context.Context, slots *semaphore.Weighted, delay time.Duration, n int) ([]byte, error) {
-	if err := slots.Acquire(ctx, 1); err != nil {
+// not the work, is what makes rng the bottleneck. Each phase is a span of its own, so
+// a trace shows which of the two a slow request spent its time in.
+func generate(ctx context.Context, e *entropy, delay time.Duration, n int) ([]byte, error) {
+	ahead := e.waiting.Add(1) - 1
+	wctx, wait := tracer.Start(ctx, "wait for entropy slot", trace.WithAttributes(
+		attribute.Int64("rng.waiting_ahead", ahead), attribute.Int("rng.slots", e.size)))
+	err := e.slots.Acquire(wctx, 1)
+	e.waiting.Add(-1)
+	if err != nil {
+		wait.SetStatus(codes.Error, "caller left while waiting")
+		wait.End()
 		return nil, err
 	}
-	defer slots.Release(1)
+	wait.End()
+	defer e.slots.Release(1)
+	_, hold := tracer.Start(ctx, "hold entropy slot", trace.WithAttributes(attribute.Int("rng.bytes", n)))
+	defer hold.End()
 	if err := pause.For(ctx, delay); err != nil {
+		hold.SetStatus(codes.Error, "caller left while holding the slot")
 		return nil, err
 	}
 	buf := make([]byte, n)

@@ -19,10 +19,12 @@ const defaultAddr = ":8000"
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	var common serve.Settings
 	var peerSettings mesh.Settings
+	var jaegerURL string
 	s := settings.New("webui", stdout)
 	common.Register(s, "webui", defaultAddr)
 	common.Edge = true // called by people and agents, not by mesh peers
 	peerSettings.Register(s, "redis")
+	s.String(&jaegerURL, "jaeger", "JAEGER_QUERY_URL", "", "Jaeger query URL (e.g. http://localhost:16686) for the bottleneck panel; empty: no panel")
 	if err := s.Parse(args, getenv); err != nil {
 		return err
 	}
@@ -41,5 +43,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer peers.Close()
 	rdb := redis.NewClient(peers.Dialer("redis"))
 	defer rdb.Close()
-	return common.Serve(ctx, log, NewServer(log, &redis.Reader{Client: rdb}))
+	var breakdowns Breakdowns
+	if jaegerURL != "" {
+		breakdowns = newJaegerBreakdowns(jaegerURL)
+	}
+	return common.Serve(ctx, log, NewServer(log, &redis.Reader{Client: rdb}, breakdowns))
 }

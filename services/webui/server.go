@@ -20,13 +20,14 @@ type StatsReader interface {
 	Read(ctx context.Context, points int) (redis.Stats, error)
 }
 
-// NewServer returns the web UI's HTTP handler.
-func NewServer(log *slog.Logger, stats StatsReader) http.Handler {
+// NewServer returns the web UI's HTTP handler. breakdowns may be nil: no tracing panel.
+func NewServer(log *slog.Logger, stats StatsReader, breakdowns Breakdowns) http.Handler {
 	files, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", http.FileServerFS(files))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(files)))
 	mux.Handle("GET /json", handleJSON(log, stats))
+	mux.Handle("GET /bottleneck", handleBottleneck(log, breakdowns))
 	return mux
 }
 
@@ -45,7 +46,7 @@ func handleJSON(log *slog.Logger, stats StatsReader) http.Handler {
 		}
 		st, err := stats.Read(r.Context(), points)
 		if err != nil {
-			log.Error("reading stats", "err", err)
+			log.ErrorContext(r.Context(), "reading stats", "err", err)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "redis unavailable: " + err.Error()})
 			return
 		}

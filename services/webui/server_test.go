@@ -22,7 +22,7 @@ func TestJSONHasTheOriginalFieldsAndTheSpeed(t *testing.T) {
 		redis.Batch{Seq: 1, Hashes: 7, Coins: map[string][]byte{"0ab": {1}, "0cd": {2}}}); err != nil {
 		t.Fatal(err)
 	}
-	h := NewServer(slog.New(slog.DiscardHandler), &redis.Reader{Client: c})
+	h := NewServer(slog.New(slog.DiscardHandler), &redis.Reader{Client: c}, nil)
 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/json?points=5", nil))
@@ -47,7 +47,7 @@ func TestJSONHasTheOriginalFieldsAndTheSpeed(t *testing.T) {
 }
 
 func TestPageAndScriptAreServed(t *testing.T) {
-	h := NewServer(slog.New(slog.DiscardHandler), nil)
+	h := NewServer(slog.New(slog.DiscardHandler), nil, nil)
 	for path, want := range map[string]string{"/": "<canvas", "/static/app.js": "getContext", "/static/style.css": "canvas"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))

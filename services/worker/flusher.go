@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/dockercoins/dockercoins/redis"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Applier stores a batch; a batch whose Seq was applied before is skipped.
@@ -23,7 +26,6 @@ type Flusher struct {
 	Every  time.Duration
 	Log    *slog.Logger
 
-	seq      uint64
 	inflight *redis.Batch // taken from the tally, not yet acknowledged
 	held     atomic.Int64 // hashes in inflight, readable from other goroutines
 	flushed  atomic.Int64
@@ -84,16 +86,31 @@ func (f *Flusher) flushAll(ctx context.Context) error {
 			if b.Empty() {
 				return nil
 			}
-			f.seq++
-			b.Seq = f.seq
 			f.inflight = &b
 			f.held.Store(b.Hashes)
 		}
-		if _, err := f.Ledger.Apply(ctx, *f.inflight); err != nil {
+		if err := f.apply(ctx, *f.inflight); err != nil {
 			return err
 		}
 		f.flushed.Add(f.inflight.Hashes)
 		f.held.Store(0)
 		f.inflight = nil
 	}
+}
+
+// apply sends one batch in a trace of its own: a flush counts the loops of many
+// traces, which find it by its batch_seq.
+func (f *Flusher) apply(ctx context.Context, b redis.Batch) error {
+	ctx, span := tracer.Start(ctx, "flush", trace.WithNewRoot(), trace.WithAttributes(
+		attribute.Int64("worker.batch_seq", int64(b.Seq)),
+		attribute.Int64("worker.hashes", b.Hashes),
+		attribute.Int("worker.coins", len(b.Coins))))
+	defer span.End()
+	fresh, err := f.Ledger.Apply(ctx, b)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return err
+	}
+	span.SetAttributes(attribute.Bool("worker.already_applied", !fresh))
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/dockercoins/dockercoins/internal/settings"
 	"github.com/dockercoins/dockercoins/mesh"
 	"github.com/dockercoins/dockercoins/redis"
+	"go.opentelemetry.io/otel"
 )
 
 func main() { serve.Main("worker", defaultAddr, run) }
@@ -65,6 +66,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rng := peers.Client("rng")
 	hasher := peers.Client("hasher")
 	tally := &Tally{}
+	metrics, err := NewMetrics(otel.Meter("github.com/dockercoins/dockercoins/services/worker"), tally)
+	if err != nil {
+		return err
+	}
 	miner := &Miner{
 		Pause: c.pause,
 		Random: func(ctx context.Context) ([]byte, error) {
@@ -74,8 +79,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			out, err := hasher.Do(ctx, http.MethodPost, "/", data)
 			return string(out), err
 		},
-		Tally: tally,
-		Log:   log,
+		Tally:   tally,
+		Log:     log,
+		Metrics: metrics,
 	}
 	flusher := &Flusher{Ledger: &redis.Ledger{Client: rdb, Worker: id}, Tally: tally, Every: c.flushEvery, Log: log}
 

@@ -6,28 +6,36 @@ import (
 	"time"
 
 	"github.com/dockercoins/dockercoins/internal/pause"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
+
+// tracer makes the loop's spans: one trace per loop, a child span per step.
+var tracer = otel.Tracer("github.com/dockercoins/dockercoins/services/worker")
 
 // Miner runs the DockerCoins loop: pause, get random bytes from rng, hash them with
 // hasher, count the loop. A loop counts only once both calls succeeded.
 type Miner struct {
-	Pause  time.Duration
-	Random func(ctx context.Context) ([]byte, error)
-	Hash   func(ctx context.Context, data []byte) (string, error)
-	Tally  *Tally
-	Log    *slog.Logger
+	Pause   time.Duration
+	Random  func(ctx context.Context) ([]byte, error)
+	Hash    func(ctx context.Context, data []byte) (string, error)
+	Tally   *Tally
+	Log     *slog.Logger
+	Metrics *Metrics // nil: not measured
 }
 
 // Run loops until ctx ends; a loop in flight then is abandoned, not counted.
 func (m *Miner) Run(ctx context.Context) {
 	var backoff time.Duration
 	for ctx.Err() == nil {
-		if err := m.loop(ctx); err != nil {
+		if lctx, err := m.loop(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
 			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
-			m.Log.Warn("loop failed; backing off", "err", err, "backoff", backoff)
+			m.Log.WarnContext(lctx, "loop failed; backing off", "err", err, "backoff", backoff)
 			pause.For(ctx, backoff)
 			continue
 		}
@@ -35,18 +43,59 @@ func (m *Miner) Run(ctx context.Context) {
 	}
 }
 
-func (m *Miner) loop(ctx context.Context) error {
-	if err := pause.For(ctx, m.Pause); err != nil {
-		return err
-	}
-	data, err := m.Random(ctx)
+// loop runs one loop as the root span of its own trace, and returns the context that
+// holds that span so a failure is logged with its trace ID.
+func (m *Miner) loop(ctx context.Context) (context.Context, error) {
+	start := time.Now()
+	ctx, span := tracer.Start(ctx, "loop", trace.WithNewRoot())
+	defer span.End()
+	err := m.steps(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			span.SetStatus(codes.Error, err.Error())
+			m.Metrics.failed()
+		}
+		return ctx, err
+	}
+	m.Metrics.completed(ctx, time.Since(start))
+	return ctx, nil
+}
+
+func (m *Miner) steps(ctx context.Context) error {
+	if err := step(ctx, "pause", func(ctx context.Context) error { return pause.For(ctx, m.Pause) }); err != nil {
 		return err
 	}
-	hash, err := m.Hash(ctx, data)
-	if err != nil {
+	var data []byte
+	if err := step(ctx, "rng", func(ctx context.Context) (err error) {
+		data, err = m.Random(ctx)
+		return err
+	}); err != nil {
 		return err
 	}
-	m.Tally.Add(hash, data, time.Now())
+	var hash string
+	if err := step(ctx, "hasher", func(ctx context.Context) (err error) {
+		hash, err = m.Hash(ctx, data)
+		return err
+	}); err != nil {
+		return err
+	}
+	// Redis hears of the loop only with the next batch, about a second later; the
+	// count span names that batch, which its own "flush" trace carries too.
+	step(ctx, "count", func(ctx context.Context) error {
+		seq := m.Tally.Add(hash, data, time.Now())
+		trace.SpanFromContext(ctx).SetAttributes(attribute.Int64("worker.batch_seq", int64(seq)), attribute.Bool("worker.coin", isCoin(hash)))
+		return nil
+	})
 	return nil
+}
+
+// step runs f in a child span named for the step.
+func step(ctx context.Context, name string, f func(ctx context.Context) error) error {
+	ctx, span := tracer.Start(ctx, name)
+	defer span.End()
+	err := f(ctx)
+	if err != nil {
+		span.SetStatus(codes.Error, err.Error())
+	}
+	return err
 }

@@ -14,10 +14,13 @@ type Tally struct {
 	pending redis.Batch
 	loops   int64 // completed since start, flushed or not
 	coins   int64
+	seq     uint64 // of the last batch taken
 }
 
-// Add records one completed loop, which produced hash from bytes at time at.
-func (t *Tally) Add(hash string, bytes []byte, at time.Time) {
+// Add records one completed loop, which produced hash from bytes at time at. It
+// returns the sequence number of the batch the loop will reach Redis in, which a
+// trace of the loop records to lead to the flush that counted it.
+func (t *Tally) Add(hash string, bytes []byte, at time.Time) uint64 {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.loops++
@@ -33,14 +36,20 @@ func (t *Tally) Add(hash string, bytes []byte, at time.Time) {
 		}
 		t.pending.Coins[hash] = bytes
 	}
+	return t.seq + 1
 }
 
-// Take removes and returns everything pending.
+// Take removes and returns everything pending; a batch that is not empty gets the
+// next sequence number.
 func (t *Tally) Take() redis.Batch {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.pending
 	t.pending = redis.Batch{}
+	if !b.Empty() {
+		t.seq++
+		b.Seq = t.seq
+	}
 	return b
 }
 

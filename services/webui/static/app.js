@@ -59,3 +59,36 @@ async function refresh() {
 
 refresh();
 setInterval(refresh, 1000);
+
+// The bottleneck panel: the worker loop broken down by step, from Jaeger. /bottleneck
+// answers 404 when the web UI has no Jaeger to read (JAEGER_QUERY_URL), and the panel
+// stays hidden.
+function ms(v) { return v < 1 ? (v * 1000).toFixed(0) + " µs" : v < 10 ? v.toFixed(2) + " ms" : v.toFixed(0) + " ms"; }
+
+async function refreshBottleneck() {
+  const panel = document.getElementById("bottleneck");
+  try {
+    const r = await fetch("/bottleneck", { cache: "no-store" });
+    if (r.status === 404) { panel.hidden = true; return false; }
+    const b = await r.json();
+    if (!r.ok) throw new Error(b.error || r.statusText);
+    const rep = b.report, rows = [rep.loop, ...rep.steps];
+    document.getElementById("steps").replaceChildren(...rows.map(s => {
+      const tr = document.createElement("tr");
+      const note = s.name === "rng" && rep.rng_queue >= 0 ? (100 * rep.rng_queue).toFixed(0) + "% waiting for the entropy slot"
+        : s.name === "pause" ? "deliberate" : "";
+      const cells = s.name === "other" ? [s.name, "", "", "", (100 * s.share).toFixed(0) + "%", "between steps"]
+        : [s.name, s.count, ms(s.p50_ms), ms(s.p95_ms), (100 * s.share).toFixed(0) + "%", note];
+      for (const c of cells) { const td = document.createElement("td"); td.textContent = c; tr.append(td); }
+      return tr;
+    }));
+    document.getElementById("verdict").textContent = rep.verdict;
+    document.getElementById("slow").href = b.search_url;
+  } catch (e) {
+    document.getElementById("verdict").textContent = "cannot read traces: " + e.message;
+  }
+  panel.hidden = false;
+  return true;
+}
+
+refreshBottleneck().then(on => { if (on) setInterval(refreshBottleneck, 5000); });

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/dockercoins/dockercoins/telemetry/bottleneck"
+	"github.com/dockercoins/dockercoins/telemetry/jaeger"
+)
+
+// Breakdown is the page's view of the worker loop, read from traces.
+type Breakdown struct {
+	Report    bottleneck.Report `json:"report"`
+	SearchURL string            `json:"search_url"` // Jaeger's search for slow loops
+}
+
+// Breakdowns reads the current breakdown.
+type Breakdowns interface {
+	Breakdown(ctx context.Context) (Breakdown, error)
+}
+
+// jaegerBreakdowns reads the breakdown from Jaeger, at most once per interval
+// whatever the number of open pages.
+type jaegerBreakdowns struct {
+	client  *jaeger.Client
+	options bottleneck.Options
+	every   time.Duration
+
+	mu   sync.Mutex
+	last Breakdown
+	at   time.Time
+}
+
+func newJaegerBreakdowns(url string) *jaegerBreakdowns {
+	return &jaegerBreakdowns{
+		client:  &jaeger.Client{URL: url, HTTP: &http.Client{Timeout: 5 * time.Second}},
+		options: bottleneck.Options{Lookback: time.Minute, Limit: 200, Settle: 3 * time.Second},
+		every:   3 * time.Second,
+	}
+}
+
+func (j *jaegerBreakdowns) Breakdown(ctx context.Context) (Breakdown, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.at.IsZero() && time.Since(j.at) < j.every {
+		return j.last, nil
+	}
+	r, err := bottleneck.Fetch(ctx, j.client, j.options, time.Now())
+	if err != nil {
+		return Breakdown{}, err
+	}
+	search := jaeger.Query{Service: bottleneck.Service, Operation: bottleneck.Loop, MinDuration: r.Loop.P95, Limit: 20}
+	j.last = Breakdown{Report: r, SearchURL: jaeger.SearchURL(j.client.URL, search, 15*time.Minute)}
+	j.at = time.Now()
+	return j.last, nil
+}
+
+// handleBottleneck answers the loop breakdown, or 404 when no Jaeger is configured so
+// the page hides its panel.
+func handleBottleneck(log *slog.Logger, b Breakdowns) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b == nil {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "no Jaeger configured (JAEGER_QUERY_URL)"})
+			return
+		}
+		out, err := b.Breakdown(r.Context())
+		if err != nil {
+			log.WarnContext(r.Context(), "reading traces", "err", err)
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "reading traces: " + err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}

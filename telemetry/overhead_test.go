@@ -1,0 +1,52 @@
+package telemetry
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+)
+
+// benchRequests measures one traced call through the whole HTTP stack: a client span,
+// a server span and one span inside, like a worker's call to rng.
+func benchRequests(b *testing.B, env map[string]string) {
+	tel, err := Start(context.Background(), parse(b, "rng", env), quiet())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{n}", func(w http.ResponseWriter, r *http.Request) {
+		_, span := otel.Tracer("bench").Start(r.Context(), "inner")
+		span.End()
+		io.WriteString(w, "0123456789abcdef0123456789abcdef")
+	})
+	srv := httptest.NewServer(tel.Handler(mux))
+	defer srv.Close()
+	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}
+	tracer := otel.Tracer("bench")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		ctx, span := tracer.Start(context.Background(), "loop")
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/32", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		span.End()
+	}
+}
+
+func BenchmarkRequestTracingOff(b *testing.B) { benchRequests(b, nil) }
+
+func BenchmarkRequestTracingOn(b *testing.B) {
+	col := newCollector(b)
+	benchRequests(b, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": col.srv.URL, "OTEL_TRACES_SAMPLER": "always_on"})
+}

@@ -1,0 +1,110 @@
+package telemetry
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dockercoins/dockercoins/internal/settings"
+)
+
+// Settings configure traces and metrics. The variables are the standard OpenTelemetry
+// ones, read like every other setting (flag first, then the variable through the
+// service's getenv), so tests and Nomad jobs set them the same way.
+//
+// A few standard variables are read by the OpenTelemetry SDK itself, from the process
+// environment only: OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT,
+// OTEL_EXPORTER_OTLP_COMPRESSION, OTEL_EXPORTER_OTLP_CERTIFICATE (and their _TRACES_
+// forms), OTEL_BSP_EXPORT_TIMEOUT and the OTEL_SPAN_*_LIMIT variables.
+type Settings struct {
+	Service        string // the service's own name, used when OTEL_SERVICE_NAME is empty
+	Endpoint       string // OTLP/HTTP base URL; "/v1/traces" is added
+	TracesEndpoint string // OTLP/HTTP traces URL, used as it is; wins over Endpoint
+	ServiceName    string
+	Sampler        string
+	SamplerArg     string
+	Attributes     string // OTEL_RESOURCE_ATTRIBUTES: key=value,key=value
+	Disabled       bool
+	BatchDelay     int // ms between exports of a partial batch
+	QueueSize      int // spans held while the exporter is busy; more are dropped
+	BatchSize      int // spans per export
+	AllocID        string
+}
+
+// Register defines the telemetry settings of service on s.
+func (c *Settings) Register(s *settings.Set, service string) {
+	c.Service = service
+	s.String(&c.Endpoint, "otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector or Jaeger base URL, e.g. http://localhost:4318; empty: tracing off")
+	s.String(&c.TracesEndpoint, "otlp-traces-endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "OTLP/HTTP traces URL used as is, e.g. http://localhost:4318/v1/traces; wins over -otlp-endpoint")
+	s.String(&c.ServiceName, "otel-service-name", "OTEL_SERVICE_NAME", "", "service name in traces and metrics; empty: "+service)
+	s.String(&c.Sampler, "otel-traces-sampler", "OTEL_TRACES_SAMPLER", "parentbased_always_on", "always_on, always_off, traceidratio or their parentbased_ forms")
+	s.String(&c.SamplerArg, "otel-traces-sampler-arg", "OTEL_TRACES_SAMPLER_ARG", "", "sampling ratio from 0 to 1 for the traceidratio samplers")
+	s.String(&c.Attributes, "otel-resource-attributes", "OTEL_RESOURCE_ATTRIBUTES", "", "extra resource attributes: key=value,key=value")
+	s.Bool(&c.Disabled, "otel-sdk-disabled", "OTEL_SDK_DISABLED", false, "turn tracing off even with an endpoint set")
+	s.Int(&c.BatchDelay, "otel-bsp-schedule-delay", "OTEL_BSP_SCHEDULE_DELAY", 1000, "milliseconds between span exports")
+	s.Int(&c.QueueSize, "otel-bsp-max-queue-size", "OTEL_BSP_MAX_QUEUE_SIZE", 4096, "spans queued for export; beyond that they are dropped, never waited for")
+	s.Int(&c.BatchSize, "otel-bsp-max-export-batch-size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1024, "spans per export")
+	s.String(&c.AllocID, "instance-id", "NOMAD_ALLOC_ID", "", "service.instance.id; empty: host-pid")
+}
+
+// TracesURL is where spans go, or "" when tracing is off.
+func (c *Settings) TracesURL() (string, error) {
+	if c.Disabled {
+		return "", nil
+	}
+	raw, path := c.TracesEndpoint, ""
+	name := "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	if raw == "" {
+		raw, path, name = c.Endpoint, "/v1/traces", "OTEL_EXPORTER_OTLP_ENDPOINT"
+	}
+	if raw == "" {
+		return "", nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%s=%q: want an http or https URL such as http://localhost:4318", name, raw)
+	}
+	if path != "" {
+		u.Path = strings.TrimRight(u.Path, "/") + path
+	}
+	return u.String(), nil
+}
+
+// validate checks the numbers, so a typo gives an error instead of a silent default.
+func (c *Settings) validate() error {
+	switch {
+	case c.BatchDelay < 1:
+		return fmt.Errorf("OTEL_BSP_SCHEDULE_DELAY must be at least 1 (ms), got %d", c.BatchDelay)
+	case c.QueueSize < 1:
+		return fmt.Errorf("OTEL_BSP_MAX_QUEUE_SIZE must be at least 1, got %d", c.QueueSize)
+	case c.BatchSize < 1 || c.BatchSize > c.QueueSize:
+		return fmt.Errorf("OTEL_BSP_MAX_EXPORT_BATCH_SIZE must be from 1 to the queue size %d, got %d", c.QueueSize, c.BatchSize)
+	}
+	return nil
+}
+
+func (c *Settings) batchDelay() time.Duration { return time.Duration(c.BatchDelay) * time.Millisecond }
+
+// parseAttributes reads OTEL_RESOURCE_ATTRIBUTES: comma-separated key=value pairs whose
+// values may be percent-encoded.
+func parseAttributes(s string) ([][2]string, error) {
+	var out [][2]string
+	for _, pair := range strings.Split(s, ",") {
+		if strings.TrimSpace(pair) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(pair, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			return nil, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %s: want key=value", strconv.Quote(pair))
+		}
+		dv, err := url.PathUnescape(strings.TrimSpace(v))
+		if err != nil {
+			return nil, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %s: %w", strconv.Quote(pair), err)
+		}
+		out = append(out, [2]string{k, dv})
+	}
+	return out, nil
+}

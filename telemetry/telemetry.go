@@ -1,0 +1,153 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/exemplar"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// ScopeName names the instruments this package makes.
+const ScopeName = "github.com/dockercoins/dockercoins/telemetry"
+
+var (
+	stateEnded    = attribute.String("state", "ended")
+	stateExported = attribute.String("state", "exported")
+	stateFailed   = attribute.String("state", "failed")
+)
+
+// Telemetry is a service's running tracing and metrics. Start installs it as
+// OpenTelemetry's global providers, so instrumented libraries (otelhttp, redisotel) and
+// the services' own spans and instruments use it without being handed it.
+type Telemetry struct {
+	tracing  *sdktrace.TracerProvider // nil when tracing is off
+	meters   *sdkmetric.MeterProvider
+	registry *prometheus.Registry
+	counts   *spanCounts
+	log      *slog.Logger
+}
+
+// Start sets up metrics always, and tracing when an OTLP endpoint is set. With no
+// endpoint no tracer provider is installed: spans cost a no-op call each, and trace
+// context from callers is still passed on. Exports run in the background through a
+// bounded queue: a slow or missing collector drops spans, never delays a request.
+func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error) {
+	target, err := c.TracesURL()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	sample, err := sampler(c.Sampler, c.SamplerArg)
+	if err != nil {
+		return nil, err
+	}
+	res, err := newResource(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	t := &Telemetry{registry: prometheus.NewRegistry(), counts: &spanCounts{}, log: log}
+	t.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reader, err := otelprom.New(otelprom.WithRegisterer(t.registry))
+	if err != nil {
+		return nil, fmt.Errorf("prometheus exporter: %w", err)
+	}
+	// Exemplars link metrics to traces, but Prometheus' text format cannot carry them:
+	// offering every measurement to a reservoir would be work for nothing.
+	t.meters = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res),
+		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
+	otel.SetMeterProvider(t.meters)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetErrorHandler(newErrorLog(log, 10*time.Second))
+
+	if target == "" {
+		log.Info("tracing off", "reason", "no OTEL_EXPORTER_OTLP_ENDPOINT")
+		return t, nil
+	}
+	exp, err := otlptracehttp.New(ctx,
+		otlptracehttp.WithEndpointURL(target),
+		otlptracehttp.WithTimeout(5*time.Second),
+		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
+			Enabled: true, InitialInterval: 250 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: 3 * time.Second,
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("otlp exporter: %w", err)
+	}
+	t.tracing = sdktrace.NewTracerProvider(
+		sdktrace.WithResource(res),
+		sdktrace.WithSampler(sample),
+		sdktrace.WithSpanProcessor(counter{t.counts}),
+		sdktrace.WithBatcher(countingExporter{exp, t.counts},
+			sdktrace.WithBatchTimeout(c.batchDelay()),
+			sdktrace.WithMaxQueueSize(c.QueueSize),
+			sdktrace.WithMaxExportBatchSize(c.BatchSize),
+			sdktrace.WithExportTimeout(10*time.Second)),
+	)
+	otel.SetTracerProvider(t.tracing)
+	if err := t.counts.observe(t.meters.Meter(ScopeName)); err != nil {
+		return nil, fmt.Errorf("span counts: %w", err)
+	}
+	log.Info("tracing on", "endpoint", target, "sampler", c.Sampler, "queue", c.QueueSize)
+	return t, nil
+}
+
+// Tracing reports whether spans are exported.
+func (t *Telemetry) Tracing() bool { return t.tracing != nil }
+
+// Metrics serves the metrics in Prometheus' text format.
+func (t *Telemetry) Metrics() http.Handler {
+	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(t.log.Handler(), slog.LevelWarn)})
+}
+
+// Handler wraps a service's handler: every request gets a server span (joined to the
+// caller's trace) and request count and latency metrics, and GET /metrics serves the
+// metrics. Scrapes themselves are neither traced nor counted.
+func (t *Telemetry) Handler(h http.Handler) http.Handler {
+	opts := []otelhttp.Option{otelhttp.WithMeterProvider(t.meters)}
+	if t.tracing != nil {
+		opts = append(opts, otelhttp.WithTracerProvider(t.tracing))
+	}
+	// Spans are named for the route the service's mux picks, such as "GET /{n}".
+	traced := otelhttp.NewHandler(h, "", opts...)
+	metrics := t.Metrics()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		traced.ServeHTTP(w, r)
+	})
+}
+
+// Shutdown exports the spans still queued, waiting at most until ctx ends, and says
+// how many spans were lost over the service's life.
+func (t *Telemetry) Shutdown(ctx context.Context) error {
+	var errs []error
+	if t.tracing != nil {
+		if err := t.tracing.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("flush spans: %w", err))
+		}
+		ended, exported := t.counts.ended.Load(), t.counts.exported.Load()
+		t.log.Info("tracing stopped", "spans", ended, "exported", exported, "dropped", ended-exported)
+	}
+	if err := t.meters.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("metrics: %w", err))
+	}
+	return errors.Join(errs...)
+}
