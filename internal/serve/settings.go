@@ -30,8 +30,8 @@ type Settings struct {
 	// the mesh only to call its own peers.
 	Edge bool
 
-	identity *mesh.Identity
-	authz    *mesh.Authorizer
+	identity  *mesh.Identity
+	authz     *mesh.Authorizer
 	Telemetry telemetry.Settings // OTEL_* variables: traces and metrics
 }
 
