@@ -77,6 +77,12 @@ variable "consul_http_addr" {
   default     = "127.0.0.1:8500"
 }
 
+variable "jaeger_query_url" {
+  type        = string
+  description = "Jaeger query URL the web UI reads its bottleneck panel from (JAEGER_QUERY_URL), e.g. http://127.0.0.1:16686; empty: no panel."
+  default     = ""
+}
+
 variable "rng_delay" {
   type        = string
   description = "Time each rng request holds the instance's entropy slot."
@@ -434,6 +440,7 @@ job "dockercoins" {
       }
 
       env {
+        JAEGER_QUERY_URL = var.jaeger_query_url
         ADDR             = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
         MESH             = var.mesh
         CONSUL_HTTP_ADDR = var.consul_http_addr

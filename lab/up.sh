@@ -35,7 +35,8 @@ echo "running the redis, jaeger and dockercoins jobs..."
 log=$state/jobs.log
 run_job "$log" -var mesh="$mesh" -var consul_bin="$(command -v consul)" jobs/redis.nomad.hcl
 run_job "$log" -var jaeger_bin="$(command -v jaeger)" jobs/jaeger.nomad.hcl
-run_job "$log" -var bin_dir="$PWD/bin" -var otel_endpoint=http://127.0.0.1:4318 -var mesh="$mesh" jobs/dockercoins.nomad.hcl
+run_job "$log" -var bin_dir="$PWD/bin" -var otel_endpoint=http://127.0.0.1:4318 \
+	-var jaeger_query_url=http://127.0.0.1:16686 -var mesh="$mesh" jobs/dockercoins.nomad.hcl
 cat <<MSG
 DockerCoins is running on Nomad (agent logs in $state/):
   webui      http://localhost:8000
