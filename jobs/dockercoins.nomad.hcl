@@ -108,8 +108,14 @@ variable "worker_flush_every" {
 
 variable "worker_drain_timeout" {
   type        = string
-  description = "How long a stopping worker keeps trying to flush its count; kill_timeout leaves it that long and more."
+  description = "How long a stopping worker keeps trying to flush its count."
   default     = "10s"
+}
+
+variable "worker_kill_timeout" {
+  type        = string
+  description = "How long Nomad waits after SIGTERM before killing a worker: keep it above worker_drain_timeout (clients allow at most 30s unless max_kill_timeout says more)."
+  default     = "20s"
 }
 
 variable "discovery_ttl" {
@@ -387,7 +393,7 @@ job "dockercoins" {
       # retrying for up to WORKER_DRAIN_TIMEOUT; kill_timeout gives it that and more
       # before Nomad sends SIGKILL (clients allow up to 30 s by default).
       kill_signal  = "SIGTERM"
-      kill_timeout = "20s"
+      kill_timeout = var.worker_kill_timeout
 
       resources {
         cpu    = 50

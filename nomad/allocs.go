@@ -13,16 +13,15 @@ import (
 
 // Alloc is one allocation: an instance of a group, on a node.
 type Alloc struct {
-	ID       string
-	Group    string
-	Node     string // the node's name
-	NodeID   string
-	Version  uint64            // the job version it runs
-	Status   string            // client status: pending, running, complete, failed, lost
-	Desired  string            // desired status: run, stop, evict
-	Healthy  bool              // healthy in its deployment (its checks passed for min_healthy_time)
-	Addrs    map[string]string // port label -> host:port
-	Replaces string            // the allocation this one replaced, if any
+	ID      string
+	Group   string
+	Node    string // the node's name
+	NodeID  string
+	Version uint64            // the job version it runs
+	Status  string            // client status: pending, running, complete, failed, lost
+	Desired string            // desired status: run, stop, evict
+	Healthy bool              // healthy in its deployment (its checks passed for min_healthy_time)
+	Addrs   map[string]string // port label -> host:port
 }
 
 // Running reports whether the allocation runs and is meant to.

@@ -85,7 +85,7 @@ stop_jobs() {
 	for job in "$@"; do nomad job stop "$job" >/dev/null 2>&1 || true; done
 	running() {
 		for job in "$@"; do
-			nomad job allocs -t '{{range .}}{{if eq .ClientStatus "running"}}x{{end}}{{end}}' "$job" 2>/dev/null
+			nomad job allocs -t '{{range .}}{{if or (eq .ClientStatus "running") (eq .ClientStatus "pending")}}x{{end}}{{end}}' "$job" 2>/dev/null
 		done
 	}
 	for _ in $(seq 120); do
