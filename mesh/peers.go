@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/dockercoins/dockercoins/internal/settings"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 // Settings say how a service finds its peers: through Consul DNS by default, or at
@@ -46,7 +45,7 @@ type Peers struct {
 func (c *Settings) Connect(ctx context.Context, log *slog.Logger) (*Peers, error) {
 	p := &Peers{
 		resolvers: map[string]Resolver{},
-		http:      &http.Client{Transport: otelhttp.NewTransport(NewTransport()), Timeout: 60 * time.Second},
+		http:      &http.Client{Transport: tracedTransport(), Timeout: 60 * time.Second},
 	}
 	dns := &DNS{Server: c.ConsulDNS, TTL: c.TTL}
 	for name, v := range c.static {
