@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/dockercoins/dockercoins/internal/settings"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 )
 
 // Settings say how a service finds its peers: through Consul DNS by default, or at
@@ -58,7 +57,7 @@ func (c *Settings) Connect(ctx context.Context, log *slog.Logger, id *Identity) 
 		if id != nil {
 			t.TLSClientConfig = id.ClientTLS(name)
 		}
-		p.http[name] = &http.Client{Transport: otelhttp.NewTransport(t), Timeout: 60 * time.Second}
+		p.http[name] = &http.Client{Transport: tracedTransport(t), Timeout: 60 * time.Second}
 		if len(addrs) > 0 {
 			p.resolvers[name] = Static{name: addrs}
 			log.Info("peer at fixed address", "peer", name, "addrs", addrs)

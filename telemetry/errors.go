@@ -36,5 +36,5 @@ func (e *errorLog) Handle(err error) {
 	n := e.suppressed
 	e.suppressed = 0
 	e.mu.Unlock()
-	e.log.Warn("telemetry error; spans are dropped, requests are not slowed", "err", err, "similar_errors_not_logged", n)
+	e.log.Warn("telemetry error; requests are not affected", "err", err, "similar_errors_not_logged", n)
 }

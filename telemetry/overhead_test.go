@@ -27,7 +27,7 @@ func benchRequests(b *testing.B, env map[string]string) {
 	})
 	srv := httptest.NewServer(tel.Handler(mux))
 	defer srv.Close()
-	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport)}
+	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(otel.GetTracerProvider()))}
 	tracer := otel.Tracer("bench")
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -49,4 +49,29 @@ func BenchmarkRequestTracingOff(b *testing.B) { benchRequests(b, nil) }
 func BenchmarkRequestTracingOn(b *testing.B) {
 	col := newCollector(b)
 	benchRequests(b, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": col.srv.URL, "OTEL_TRACES_SAMPLER": "always_on"})
+}
+
+func BenchmarkRequestTracingUnsampled(b *testing.B) {
+	col := newCollector(b)
+	benchRequests(b, map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": col.srv.URL, "OTEL_TRACES_SAMPLER": "always_off"})
+}
+
+func BenchmarkRequestBare(b *testing.B) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{n}", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "0123456789abcdef0123456789abcdef")
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	client := &http.Client{Transport: http.DefaultTransport}
+	b.ReportAllocs()
+	for b.Loop() {
+		req, _ := http.NewRequestWithContext(context.Background(), "GET", srv.URL+"/32", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 }

@@ -26,10 +26,10 @@ type Settings struct {
 	Sampler        string
 	SamplerArg     string
 	Attributes     string // OTEL_RESOURCE_ATTRIBUTES: key=value,key=value
-	Disabled       bool
-	BatchDelay     int // ms between exports of a partial batch
-	QueueSize      int // spans held while the exporter is busy; more are dropped
-	BatchSize      int // spans per export
+	Disabled       bool   // OTEL_SDK_DISABLED: no tracing and no request metrics, at no cost
+	BatchDelay     int    // ms between exports of a partial batch
+	QueueSize      int    // spans held while the exporter is busy; more are dropped
+	BatchSize      int    // spans per export
 	AllocID        string
 }
 
@@ -42,7 +42,7 @@ func (c *Settings) Register(s *settings.Set, service string) {
 	s.String(&c.Sampler, "otel-traces-sampler", "OTEL_TRACES_SAMPLER", "parentbased_always_on", "always_on, always_off, traceidratio or their parentbased_ forms")
 	s.String(&c.SamplerArg, "otel-traces-sampler-arg", "OTEL_TRACES_SAMPLER_ARG", "", "sampling ratio from 0 to 1 for the traceidratio samplers")
 	s.String(&c.Attributes, "otel-resource-attributes", "OTEL_RESOURCE_ATTRIBUTES", "", "extra resource attributes: key=value,key=value")
-	s.Bool(&c.Disabled, "otel-sdk-disabled", "OTEL_SDK_DISABLED", false, "turn tracing off even with an endpoint set")
+	s.Bool(&c.Disabled, "otel-sdk-disabled", "OTEL_SDK_DISABLED", false, "turn tracing and request metrics off, even with an endpoint set")
 	s.Int(&c.BatchDelay, "otel-bsp-schedule-delay", "OTEL_BSP_SCHEDULE_DELAY", 1000, "milliseconds between span exports")
 	s.Int(&c.QueueSize, "otel-bsp-max-queue-size", "OTEL_BSP_MAX_QUEUE_SIZE", 4096, "spans queued for export; beyond that they are dropped, never waited for")
 	s.Int(&c.BatchSize, "otel-bsp-max-export-batch-size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1024, "spans per export")

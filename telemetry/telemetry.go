@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,10 +17,13 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
+	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 // ScopeName names the instruments this package makes.
@@ -31,6 +35,14 @@ var (
 	stateFailed   = attribute.String("state", "failed")
 )
 
+// disabled is set while OTEL_SDK_DISABLED is in force, for code that must skip its
+// instrumentation altogether, such as the mesh client's transport.
+var disabled atomic.Bool
+
+// Disabled reports whether telemetry is switched off (OTEL_SDK_DISABLED=true): then
+// instrumentation should be skipped, not just fed to no-op providers.
+func Disabled() bool { return disabled.Load() }
+
 // Telemetry is a service's running tracing and metrics. Start installs it as
 // OpenTelemetry's global providers, so instrumented libraries (otelhttp, redisotel) and
 // the services' own spans and instruments use it without being handed it.
@@ -40,10 +52,11 @@ type Telemetry struct {
 	registry *prometheus.Registry
 	counts   *spanCounts
 	log      *slog.Logger
+	disabled bool
 }
 
 // Start sets up metrics always, and tracing when an OTLP endpoint is set. With no
-// endpoint no tracer provider is installed: spans cost a no-op call each, and trace
+// endpoint the no-op tracer provider is installed: a span costs a no-op call, and trace
 // context from callers is still passed on. Exports run in the background through a
 // bounded queue: a slow or missing collector drops spans, never delays a request.
 func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error) {
@@ -62,24 +75,52 @@ func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error
 	if err != nil {
 		return nil, err
 	}
-	t := &Telemetry{registry: prometheus.NewRegistry(), counts: &spanCounts{}, log: log}
+	t := &Telemetry{registry: prometheus.NewRegistry(), counts: &spanCounts{}, log: log, disabled: c.Disabled}
 	t.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetErrorHandler(newErrorLog(log, 10*time.Second))
+	disabled.Store(c.Disabled)
+	if c.Disabled {
+		// /metrics keeps the Go runtime's and the process's own metrics, which cost
+		// nothing until scraped.
+		otel.SetTracerProvider(tracenoop.NewTracerProvider())
+		otel.SetMeterProvider(metricnoop.NewMeterProvider())
+		log.Info("telemetry off", "reason", "OTEL_SDK_DISABLED")
+		return t, nil
+	}
+	if err := t.startMetrics(res); err != nil {
+		return nil, err
+	}
+	if target == "" {
+		// The no-op provider still hands on a caller's trace context, so logs and
+		// onward calls keep the caller's trace ID.
+		otel.SetTracerProvider(tracenoop.NewTracerProvider())
+		log.Info("tracing off", "reason", "no OTEL_EXPORTER_OTLP_ENDPOINT")
+		return t, nil
+	}
+	if err := t.startTracing(ctx, c, target, res, sample); err != nil {
+		return nil, err
+	}
+	log.Info("tracing on", "endpoint", target, "sampler", c.Sampler, "queue", c.QueueSize)
+	return t, nil
+}
+
+// startMetrics installs the meter provider whose metrics /metrics serves.
+func (t *Telemetry) startMetrics(res *resource.Resource) error {
 	reader, err := otelprom.New(otelprom.WithRegisterer(t.registry))
 	if err != nil {
-		return nil, fmt.Errorf("prometheus exporter: %w", err)
+		return fmt.Errorf("prometheus exporter: %w", err)
 	}
 	// Exemplars link metrics to traces, but Prometheus' text format cannot carry them:
 	// offering every measurement to a reservoir would be work for nothing.
 	t.meters = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res),
-		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
+		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter), sdkmetric.WithView(dropBodySizes))
 	otel.SetMeterProvider(t.meters)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
-	otel.SetErrorHandler(newErrorLog(log, 10*time.Second))
+	return nil
+}
 
-	if target == "" {
-		log.Info("tracing off", "reason", "no OTEL_EXPORTER_OTLP_ENDPOINT")
-		return t, nil
-	}
+// startTracing installs the tracer provider that batches spans to target.
+func (t *Telemetry) startTracing(ctx context.Context, c Settings, target string, res *resource.Resource, sample sdktrace.Sampler) error {
 	exp, err := otlptracehttp.New(ctx,
 		otlptracehttp.WithEndpointURL(target),
 		otlptracehttp.WithTimeout(5*time.Second),
@@ -87,7 +128,7 @@ func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error
 			Enabled: true, InitialInterval: 250 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: 3 * time.Second,
 		}))
 	if err != nil {
-		return nil, fmt.Errorf("otlp exporter: %w", err)
+		return fmt.Errorf("otlp exporter: %w", err)
 	}
 	t.tracing = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
@@ -101,11 +142,15 @@ func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error
 	)
 	otel.SetTracerProvider(t.tracing)
 	if err := t.counts.observe(t.meters.Meter(ScopeName)); err != nil {
-		return nil, fmt.Errorf("span counts: %w", err)
+		return fmt.Errorf("span counts: %w", err)
 	}
-	log.Info("tracing on", "endpoint", target, "sampler", c.Sampler, "queue", c.QueueSize)
-	return t, nil
+	return nil
 }
+
+// dropBodySizes drops otelhttp's request and response body size histograms: DockerCoins'
+// bodies are a few bytes, and recording them cost as much as the latency histogram.
+var dropBodySizes = sdkmetric.NewView(sdkmetric.Instrument{Name: "http.*.body.size"},
+	sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}})
 
 // Tracing reports whether spans are exported.
 func (t *Telemetry) Tracing() bool { return t.tracing != nil }
@@ -119,12 +164,12 @@ func (t *Telemetry) Metrics() http.Handler {
 // caller's trace) and request count and latency metrics, and GET /metrics serves the
 // metrics. Scrapes themselves are neither traced nor counted.
 func (t *Telemetry) Handler(h http.Handler) http.Handler {
-	opts := []otelhttp.Option{otelhttp.WithMeterProvider(t.meters)}
-	if t.tracing != nil {
-		opts = append(opts, otelhttp.WithTracerProvider(t.tracing))
+	// Spans are named for the route the service's mux picks, such as "GET /{n}". The
+	// tracer provider is given, not looked up per request, which costs allocations.
+	traced := h
+	if !t.disabled {
+		traced = otelhttp.NewHandler(h, "", otelhttp.WithMeterProvider(t.meters), otelhttp.WithTracerProvider(otel.GetTracerProvider()))
 	}
-	// Spans are named for the route the service's mux picks, such as "GET /{n}".
-	traced := otelhttp.NewHandler(h, "", opts...)
 	metrics := t.Metrics()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
@@ -146,8 +191,10 @@ func (t *Telemetry) Shutdown(ctx context.Context) error {
 		ended, exported := t.counts.ended.Load(), t.counts.exported.Load()
 		t.log.Info("tracing stopped", "spans", ended, "exported", exported, "dropped", ended-exported)
 	}
-	if err := t.meters.Shutdown(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("metrics: %w", err))
+	if t.meters != nil {
+		if err := t.meters.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("metrics: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }

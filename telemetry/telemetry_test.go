@@ -314,3 +314,30 @@ func TestSamplers(t *testing.T) {
 		}
 	}
 }
+
+func TestSDKDisabledSkipsInstrumentation(t *testing.T) {
+	col := newCollector(t)
+	tel, err := Start(context.Background(), parse(t, "hasher", map[string]string{
+		"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": col.srv.URL,
+	}), quiet())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Start(context.Background(), parse(t, "hasher", nil), quiet()) // others see it on again
+	if !Disabled() || tel.Tracing() {
+		t.Fatalf("disabled %v, tracing %v", Disabled(), tel.Tracing())
+	}
+	h := tel.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/", nil))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if body := rec.Body.String(); strings.Contains(body, "http_server") || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("/metrics with telemetry disabled:\n%s", grep(body, "_"))
+	}
+	if err := tel.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if names, _, _ := col.spans(); len(names) != 0 {
+		t.Errorf("spans sent while disabled: %v", names)
+	}
+}

@@ -29,9 +29,10 @@ type jaegerBreakdowns struct {
 	options bottleneck.Options
 	every   time.Duration
 
-	mu   sync.Mutex
-	last Breakdown
-	at   time.Time
+	mu      sync.Mutex
+	last    Breakdown
+	lastErr error
+	at      time.Time
 }
 
 func newJaegerBreakdowns(url string) *jaegerBreakdowns {
@@ -46,15 +47,17 @@ func (j *jaegerBreakdowns) Breakdown(ctx context.Context) (Breakdown, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if !j.at.IsZero() && time.Since(j.at) < j.every {
-		return j.last, nil
+		return j.last, j.lastErr // a Jaeger that is down is not asked again at once either
 	}
+	j.at = time.Now()
 	r, err := bottleneck.Fetch(ctx, j.client, j.options, time.Now())
 	if err != nil {
-		return Breakdown{}, err
+		j.last, j.lastErr = Breakdown{}, err
+		return j.last, err
 	}
 	search := jaeger.Query{Service: bottleneck.Service, Operation: bottleneck.Loop, MinDuration: r.Loop.P95, Limit: 20}
 	j.last = Breakdown{Report: r, SearchURL: jaeger.SearchURL(j.client.URL, search, 15*time.Minute)}
-	j.at = time.Now()
+	j.lastErr = nil
 	return j.last, nil
 }
 

@@ -3,7 +3,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net/url"
 
 	"github.com/dockercoins/dockercoins/internal/serve"
 	"github.com/dockercoins/dockercoins/internal/settings"
@@ -45,6 +47,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer rdb.Close()
 	var breakdowns Breakdowns
 	if jaegerURL != "" {
+		if u, err := url.Parse(jaegerURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("JAEGER_QUERY_URL=%q: want an http or https URL such as http://localhost:16686", jaegerURL)
+		}
 		breakdowns = newJaegerBreakdowns(jaegerURL)
 	}
 	return common.Serve(ctx, log, NewServer(log, &redis.Reader{Client: rdb}, breakdowns))
