@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -29,7 +30,7 @@ func FuzzParseCount(f *testing.F) {
 // FuzzPath sends any path segment through the whole handler: it answers 200 with
 // exactly the bytes asked for, or 400; never anything else, never a panic.
 func FuzzPath(f *testing.F) {
-	for _, s := range []string{"32", "x", "-0", "%00", "9999999"} {
+	for _, s := range []string{"32", "x", "-0", "%00", "9999999", ""} {
 		f.Add(s)
 	}
 	h := NewServer(Config{Slots: 1})
@@ -38,12 +39,17 @@ func FuzzPath(f *testing.F) {
 		req := httptest.NewRequest("GET", "/", nil)
 		req.URL = &url.URL{Path: "/" + s}
 		h.ServeHTTP(rec, req)
-		switch rec.Code {
-		case http.StatusOK:
+		switch {
+		case s == "": // GET /: the hello line, never a queue
+			if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Body.String(), "RNG running on") {
+				t.Fatalf("GET /: %d %q", rec.Code, rec.Body)
+			}
+		case rec.Code == http.StatusOK:
 			if n, _ := parseCount(s); rec.Body.Len() != n {
 				t.Fatalf("%q: %d bytes for a request of %d", s, rec.Body.Len(), n)
 			}
-		case http.StatusBadRequest, http.StatusNotFound, http.StatusMovedPermanently:
+		case rec.Code == http.StatusBadRequest, rec.Code == http.StatusNotFound:
+		case rec.Code/100 == 3: // "." and ".." redirect to the cleaned path
 		default:
 			t.Fatalf("%q: status %d", s, rec.Code)
 		}
