@@ -45,8 +45,10 @@ func registered(t *testing.T, s *testbed.Service) string {
 	return s.WaitEvent(t, "registered in consul", 10*time.Second)["id"].(string)
 }
 
-func TestConsulEveryServiceRegistersAndDeregistersOnSIGTERM(t *testing.T) {
-	a := startMeshApp(t)
+// startAll starts the four services and waits until each is registered and passing;
+// it returns them and their service IDs by name.
+func (a *meshApp) startAll(t *testing.T) (map[string]*testbed.Service, map[string]string) {
+	t.Helper()
 	svcs := map[string]*testbed.Service{
 		"rng":    a.start(t, "rng", "RNG_DELAY=5ms"),
 		"hasher": a.start(t, "hasher", "HASHER_DELAY=5ms"),
@@ -58,6 +60,12 @@ func TestConsulEveryServiceRegistersAndDeregistersOnSIGTERM(t *testing.T) {
 		ids[name] = registered(t, s)
 		a.consul.WaitPassing(name, 10*time.Second, ids[name])
 	}
+	return svcs, ids
+}
+
+func TestConsulEveryServiceRegistersAndDeregistersOnSIGTERM(t *testing.T) {
+	a := startMeshApp(t)
+	svcs, ids := a.startAll(t)
 	// The worker found rng, hasher and Redis by name; webui found Redis.
 	waitHashes(t, a.redis, 30)
 	if code, body := getJSON(t, svcs["webui"].URL()+"/json"); code != http.StatusOK || body["hashes"] == nil {
@@ -171,17 +179,7 @@ func TestConsulLosingAnRngInstanceCostsNoLoop(t *testing.T) {
 
 func TestConsulAgentRestartServicesRegisterAgain(t *testing.T) {
 	a := startMeshApp(t)
-	svcs := map[string]*testbed.Service{
-		"rng":    a.start(t, "rng", "RNG_DELAY=5ms"),
-		"hasher": a.start(t, "hasher", "HASHER_DELAY=5ms"),
-		"worker": a.start(t, "worker", "WORKER_PAUSE=5ms", "WORKER_FLUSH_EVERY=200ms"),
-		"webui":  a.start(t, "webui"),
-	}
-	ids := map[string]string{}
-	for name, s := range svcs {
-		ids[name] = registered(t, s)
-		a.consul.WaitPassing(name, 10*time.Second, ids[name])
-	}
+	svcs, ids := a.startAll(t)
 	waitHashes(t, a.redis, 30)
 	w := svcs["worker"]
 	failed := len(w.Events("loop failed; backing off"))
