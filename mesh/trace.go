@@ -12,15 +12,20 @@ import (
 // telemetry is switched off. The global tracer provider, given once, follows whatever
 // telemetry installs later.
 func tracedTransport(base *http.Transport) http.RoundTripper {
-	traced := otelhttp.NewTransport(base, otelhttp.WithTracerProvider(otel.GetTracerProvider()))
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		if telemetry.Disabled() {
-			return base.RoundTrip(r)
-		}
-		return traced.RoundTrip(r)
-	})
+	return &traced{base: base, traced: otelhttp.NewTransport(base, otelhttp.WithTracerProvider(otel.GetTracerProvider()))}
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
+type traced struct {
+	base   *http.Transport
+	traced http.RoundTripper
+}
 
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+func (t *traced) RoundTrip(r *http.Request) (*http.Response, error) {
+	if telemetry.Disabled() {
+		return t.base.RoundTrip(r)
+	}
+	return t.traced.RoundTrip(r)
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the pool underneath.
+func (t *traced) CloseIdleConnections() { t.base.CloseIdleConnections() }
