@@ -76,9 +76,6 @@ func NewTransport() *http.Transport {
 	return t
 }
 
-// Resolver returns how peer is found.
-func (p *Peers) Resolver(peer string) Resolver { return p.resolvers[peer] }
-
 // Client returns an HTTP client for peer.
 func (p *Peers) Client(peer string) *Client {
 	c := &Client{Service: peer, Resolver: p.resolvers[peer], HTTP: p.http[peer]}

@@ -135,15 +135,9 @@ func TestFailedLoopsAreNotCounted(t *testing.T) {
 // loopsDone reads the loops a worker has completed from its status line.
 func loopsDone(t *testing.T, w *testbed.Service) int64 {
 	t.Helper()
-	resp, err := http.Get(w.URL() + "/")
+	loops, err := testbed.WorkerLoops(http.DefaultClient, w.Addr)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var host string
-	var loops int64
-	if _, err := fmt.Fscanf(resp.Body, "WORKER running on %s %d loops", &host, &loops); err != nil {
-		t.Fatalf("worker status: %v", err)
 	}
 	return loops
 }

@@ -88,7 +88,7 @@ func resolveCost(b *testing.B, r mesh.Resolver) float64 {
 // usage returns the loops the workers have completed and the CPU time they have used.
 func usage(b *testing.B, workers []*testbed.Service) (loops int64, cpu time.Duration) {
 	for _, w := range workers {
-		n, err := workerLoops(http.DefaultClient, w.Addr)
+		n, err := testbed.WorkerLoops(http.DefaultClient, w.Addr)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -138,7 +138,7 @@ func (a *nomadApp) scaleUpTimes(n int) (running, loop, counted time.Duration) {
 				if running == 0 {
 					running = time.Since(start)
 				}
-				if n, _ := workerLoops(&client, al.Addrs["http"]); loop == 0 && n > 0 {
+				if n, _ := testbed.WorkerLoops(&client, al.Addrs["http"]); loop == 0 && n > 0 {
 					loop = time.Since(start)
 				}
 			}
@@ -154,21 +154,6 @@ func (a *nomadApp) scaleUpTimes(n int) (running, loop, counted time.Duration) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return running, loop, counted
-}
-
-// workerLoops reads the loops a worker completed from its status line.
-func workerLoops(c *http.Client, addr string) (int64, error) {
-	resp, err := c.Get("http://" + addr + "/")
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	var host string
-	var loops int64
-	if _, err := fmt.Fscanf(resp.Body, "WORKER running on %s %d loops", &host, &loops); err != nil {
-		return 0, fmt.Errorf("worker status at %s: %w", addr, err)
-	}
-	return loops, nil
 }
 
 func BenchmarkNomadScaling(b *testing.B) {

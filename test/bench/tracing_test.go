@@ -63,16 +63,9 @@ func sum(b *testing.B, services []*testbed.Service, name string, match ...string
 func (s *tracedStack) loopsDone(b *testing.B) float64 {
 	var total int64
 	for _, w := range s.workers {
-		resp, err := http.Get(w.URL() + "/")
+		loops, err := testbed.WorkerLoops(http.DefaultClient, w.Addr)
 		if err != nil {
 			b.Fatal(err)
-		}
-		var host string
-		var loops int64
-		_, err = fmt.Fscanf(resp.Body, "WORKER running on %s %d loops", &host, &loops)
-		resp.Body.Close()
-		if err != nil {
-			b.Fatalf("%s status: %v", w.Name, err)
 		}
 		total += loops
 	}

@@ -1,6 +1,8 @@
 package testbed
 
 import (
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -24,3 +26,19 @@ func StartService(t testing.TB, service string, env ...string) *Service {
 
 // URL is the service's base URL.
 func (s *Service) URL() string { return "http://" + s.Addr }
+
+// WorkerLoops reads the loops a worker at addr has completed, from its status line
+// ("WORKER running on <host>: N loops, ...").
+func WorkerLoops(c *http.Client, addr string) (int64, error) {
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var host string
+	var loops int64
+	if _, err := fmt.Fscanf(resp.Body, "WORKER running on %s %d loops", &host, &loops); err != nil {
+		return 0, fmt.Errorf("worker status at %s: %w", addr, err)
+	}
+	return loops, nil
+}
