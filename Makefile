@@ -12,7 +12,7 @@ deps: ## install the Debian packages the app and the tests use (needs root)
 	@lab/deps.sh
 
 build: ## build the four services into bin/
-	$(GO) build -o bin/ ./services/...
+	$(GO) build -o bin/ ./cmd/rng ./cmd/hasher ./cmd/worker ./cmd/webui
 
 tools: ## provide the pinned Consul, Nomad and Jaeger (built once into ~/.cache/dockercoins)
 	@tools/install.sh >/dev/null

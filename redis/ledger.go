@@ -8,35 +8,19 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/dockercoins/dockercoins"
 	goredis "github.com/redis/go-redis/v9"
-)
-
-// Keys shared with the original DockerCoins, which tools and exercises read.
-const (
-	HashesKey = "hashes" // loops completed, all workers together
-	WalletKey = "wallet" // coin hash -> the random bytes it came from
 )
 
 // bucketTTL keeps per-second buckets long enough for the widest chart.
 const bucketTTL = 180
-
-// Batch is a worker's tally since its last flush.
-type Batch struct {
-	Seq     uint64            // increases by one per batch of a worker; makes Apply idempotent
-	Hashes  int64             // loops completed
-	Coins   map[string][]byte // coin hash -> random bytes
-	Seconds map[int64]int64   // unix second -> loops completed in it
-}
-
-// Empty reports whether the batch carries nothing.
-func (b Batch) Empty() bool { return b.Hashes == 0 && len(b.Coins) == 0 }
 
 //go:embed apply.lua
 var applySource string
 
 var applyScript = goredis.NewScript(applySource)
 
-// Ledger applies workers' batches to Redis exactly once.
+// Ledger applies workers' batches to Redis exactly once; it is the dockercoins.Ledger.
 type Ledger struct {
 	Client goredis.UniversalClient
 	Worker string // unique per worker process
@@ -45,9 +29,9 @@ type Ledger struct {
 // Apply adds a batch to the counters. It runs as one script, so a batch lands whole or
 // not at all, and a batch whose Seq was already applied (a retry after a lost reply) is
 // skipped: a counted hash is never counted twice. It reports whether the batch was new.
-func (l *Ledger) Apply(ctx context.Context, b Batch) (bool, error) {
-	keys := []string{HashesKey, WalletKey, "applied:" + l.Worker}
-	args := []any{b.Seq, b.Hashes, bucketTTL, len(b.Coins)}
+func (l *Ledger) Apply(ctx context.Context, b dockercoins.Batch) (bool, error) {
+	keys := []string{dockercoins.HashesKey, dockercoins.WalletKey, dockercoins.AppliedPrefix + l.Worker}
+	args := []any{b.Seq, b.Hashes, bucketTTL, len(b.Coins), dockercoins.SpeedPrefix}
 	for hash, bytes := range b.Coins {
 		args = append(args, hash, bytes)
 	}

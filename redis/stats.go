@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dockercoins/dockercoins"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -17,23 +18,14 @@ const Settle = 2 * time.Second
 // Window is how many settled seconds one speed reading averages.
 const Window = 10
 
-// Stats is what the web UI shows.
-type Stats struct {
-	Coins  int64     `json:"coins"`
-	Hashes int64     `json:"hashes"`
-	Now    float64   `json:"now"`    // unix seconds
-	Speed  float64   `json:"speed"`  // hashes per second over the last Window settled seconds
-	Series []float64 `json:"series"` // Speed at each of the last points seconds, oldest first
-}
-
-// Reader reads Stats.
+// Reader reads the web UI's dockercoins.Stats; Speed averages Window settled seconds.
 type Reader struct {
 	Client goredis.UniversalClient
 	Now    func() time.Time // defaults to time.Now
 }
 
 // Read returns the counters and the speed series over the last points seconds.
-func (r *Reader) Read(ctx context.Context, points int) (Stats, error) {
+func (r *Reader) Read(ctx context.Context, points int) (dockercoins.Stats, error) {
 	now := time.Now
 	if r.Now != nil {
 		now = r.Now
@@ -43,16 +35,16 @@ func (r *Reader) Read(ctx context.Context, points int) (Stats, error) {
 	first := last - int64(points+Window-1) + 1
 	keys := make([]string, 0, last-first+1)
 	for s := first; s <= last; s++ {
-		keys = append(keys, "speed:"+strconv.FormatInt(s, 10))
+		keys = append(keys, dockercoins.SpeedPrefix+strconv.FormatInt(s, 10))
 	}
 	pipe := r.Client.Pipeline()
-	coins := pipe.HLen(ctx, WalletKey)
-	hashes := pipe.Get(ctx, HashesKey)
+	coins := pipe.HLen(ctx, dockercoins.WalletKey)
+	hashes := pipe.Get(ctx, dockercoins.HashesKey)
 	buckets := pipe.MGet(ctx, keys...)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-		return Stats{}, fmt.Errorf("read stats: %w", err)
+		return dockercoins.Stats{}, fmt.Errorf("read stats: %w", err)
 	}
-	st := Stats{Coins: coins.Val(), Now: float64(t.UnixNano()) / 1e9}
+	st := dockercoins.Stats{Coins: coins.Val(), Now: float64(t.UnixNano()) / 1e9}
 	if h, err := hashes.Int64(); err == nil {
 		st.Hashes = h
 	}

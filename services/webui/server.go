@@ -1,7 +1,6 @@
-package main
+package webui
 
 import (
-	"context"
 	"embed"
 	"encoding/json"
 	"io/fs"
@@ -9,19 +8,14 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/dockercoins/dockercoins/redis"
+	"github.com/dockercoins/dockercoins"
 )
 
 //go:embed static
 var static embed.FS
 
-// StatsReader reads the counters the page shows.
-type StatsReader interface {
-	Read(ctx context.Context, points int) (redis.Stats, error)
-}
-
 // NewServer returns the web UI's HTTP handler. breakdowns may be nil: no tracing panel.
-func NewServer(log *slog.Logger, stats StatsReader, breakdowns Breakdowns) http.Handler {
+func NewServer(log *slog.Logger, stats dockercoins.StatsReader, breakdowns Breakdowns) http.Handler {
 	files, _ := fs.Sub(static, "static")
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", http.FileServerFS(files))
@@ -33,7 +27,7 @@ func NewServer(log *slog.Logger, stats StatsReader, breakdowns Breakdowns) http.
 
 // handleJSON answers the original's {"coins", "hashes", "now"}, plus the exact speed
 // and its recent series. ?points=N (1 to 300, default 60) sets the series length.
-func handleJSON(log *slog.Logger, stats StatsReader) http.Handler {
+func handleJSON(log *slog.Logger, stats dockercoins.StatsReader) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		points := 60
 		if v := r.URL.Query().Get("points"); v != "" {

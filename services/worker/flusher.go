@@ -1,4 +1,4 @@
-package main
+package worker
 
 import (
 	"context"
@@ -6,28 +6,23 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dockercoins/dockercoins/redis"
+	"github.com/dockercoins/dockercoins"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Applier stores a batch; a batch whose Seq was applied before is skipped.
-type Applier interface {
-	Apply(ctx context.Context, b redis.Batch) (bool, error)
-}
-
 // Flusher moves the tally to Redis about once a second, like the original worker's
 // INCRBY. While Redis is down it keeps the batch it holds and retries it with the same
 // Seq, so a batch whose reply was lost is not counted twice.
 type Flusher struct {
-	Ledger Applier
+	Ledger dockercoins.Ledger
 	Tally  *Tally
 	Every  time.Duration
 	Log    *slog.Logger
 
-	inflight *redis.Batch // taken from the tally, not yet acknowledged
-	held     atomic.Int64 // hashes in inflight, readable from other goroutines
+	inflight *dockercoins.Batch // taken from the tally, not yet acknowledged
+	held     atomic.Int64       // hashes in inflight, readable from other goroutines
 	flushed  atomic.Int64
 }
 
@@ -100,8 +95,8 @@ func (f *Flusher) flushAll(ctx context.Context) error {
 
 // apply sends one batch in a trace of its own: a flush counts the loops of many
 // traces, which find it by its batch_seq.
-func (f *Flusher) apply(ctx context.Context, b redis.Batch) error {
-	ctx, span := tracer.Start(ctx, "flush", trace.WithNewRoot(), trace.WithAttributes(
+func (f *Flusher) apply(ctx context.Context, b dockercoins.Batch) error {
+	ctx, span := tracer.Start(ctx, dockercoins.SpanFlush, trace.WithNewRoot(), trace.WithAttributes(
 		attribute.Int64("worker.batch_seq", int64(b.Seq)),
 		attribute.Int64("worker.hashes", b.Hashes),
 		attribute.Int("worker.coins", len(b.Coins))))

@@ -1,9 +1,12 @@
-package main
+package worker
 
 import (
 	"context"
+
 	"log/slog"
 	"time"
+
+	"github.com/dockercoins/dockercoins"
 
 	"github.com/dockercoins/dockercoins/internal/pause"
 	"go.opentelemetry.io/otel"
@@ -19,8 +22,8 @@ var tracer = otel.Tracer("github.com/dockercoins/dockercoins/services/worker")
 // hasher, count the loop. A loop counts only once both calls succeeded.
 type Miner struct {
 	Pause   time.Duration
-	Random  func(ctx context.Context) ([]byte, error)
-	Hash    func(ctx context.Context, data []byte) (string, error)
+	RNG     dockercoins.RandomSource
+	Hasher  dockercoins.HashFunc
 	Tally   *Tally
 	Log     *slog.Logger
 	Metrics *Metrics // nil: not measured
@@ -47,7 +50,7 @@ func (m *Miner) Run(ctx context.Context) {
 // holds that span so a failure is logged with its trace ID.
 func (m *Miner) loop(ctx context.Context) (context.Context, error) {
 	start := time.Now()
-	ctx, span := tracer.Start(ctx, "loop", trace.WithNewRoot())
+	ctx, span := tracer.Start(ctx, dockercoins.SpanLoop, trace.WithNewRoot())
 	defer span.End()
 	err := m.steps(ctx)
 	if err != nil {
@@ -62,28 +65,28 @@ func (m *Miner) loop(ctx context.Context) (context.Context, error) {
 }
 
 func (m *Miner) steps(ctx context.Context) error {
-	if err := step(ctx, "pause", func(ctx context.Context) error { return pause.For(ctx, m.Pause) }); err != nil {
+	if err := step(ctx, dockercoins.SpanPause, func(ctx context.Context) error { return pause.For(ctx, m.Pause) }); err != nil {
 		return err
 	}
 	var data []byte
-	if err := step(ctx, "rng", func(ctx context.Context) (err error) {
-		data, err = m.Random(ctx)
+	if err := step(ctx, dockercoins.SpanRNG, func(ctx context.Context) (err error) {
+		data, err = m.RNG.Random(ctx, dockercoins.LoopBytes)
 		return err
 	}); err != nil {
 		return err
 	}
 	var hash string
-	if err := step(ctx, "hasher", func(ctx context.Context) (err error) {
-		hash, err = m.Hash(ctx, data)
+	if err := step(ctx, dockercoins.SpanHasher, func(ctx context.Context) (err error) {
+		hash, err = m.Hasher.Hash(ctx, data)
 		return err
 	}); err != nil {
 		return err
 	}
 	// Redis hears of the loop only with the next batch, about a second later; the
 	// count span names that batch, which its own "flush" trace carries too.
-	step(ctx, "count", func(ctx context.Context) error {
+	step(ctx, dockercoins.SpanCount, func(ctx context.Context) error {
 		seq := m.Tally.Add(hash, data, time.Now())
-		trace.SpanFromContext(ctx).SetAttributes(attribute.Int64("worker.batch_seq", int64(seq)), attribute.Bool("worker.coin", isCoin(hash)))
+		trace.SpanFromContext(ctx).SetAttributes(attribute.Int64("worker.batch_seq", int64(seq)), attribute.Bool("worker.coin", dockercoins.IsCoin(hash)))
 		return nil
 	})
 	return nil

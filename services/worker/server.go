@@ -1,21 +1,24 @@
-package main
+package worker
 
 import (
-	"fmt"
+	"encoding/json"
 	"net/http"
+
+	"github.com/dockercoins/dockercoins"
 )
 
-// NewServer returns the worker's HTTP handler: a status line for health checks.
-func NewServer(hostname string, tally *Tally, flusher *Flusher) http.Handler {
+// NewServer returns the worker's HTTP handler: its status as JSON, which health checks
+// and people read.
+func NewServer(status func() dockercoins.WorkerStatus) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", handleStatus(hostname, tally, flusher))
+	mux.Handle("GET /{$}", handleStatus(status))
 	return mux
 }
 
-func handleStatus(hostname string, tally *Tally, flusher *Flusher) http.Handler {
+func handleStatus(status func() dockercoins.WorkerStatus) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		loops, coins := tally.Totals()
-		fmt.Fprintf(w, "WORKER running on %s: %d loops, %d coins, %d flushed, %d pending\n",
-			hostname, loops, coins, flusher.Flushed(), flusher.Pending())
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(status())
 	})
 }

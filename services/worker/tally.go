@@ -1,17 +1,17 @@
-package main
+package worker
 
 import (
 	"sync"
 	"time"
 
-	"github.com/dockercoins/dockercoins/redis"
+	"github.com/dockercoins/dockercoins"
 )
 
 // Tally holds the loops a worker completed that Redis has not been told of yet.
 // The zero value is ready to use.
 type Tally struct {
 	mu      sync.Mutex
-	pending redis.Batch
+	pending dockercoins.Batch
 	loops   int64 // completed since start, flushed or not
 	coins   int64
 	seq     uint64 // of the last batch taken
@@ -29,7 +29,7 @@ func (t *Tally) Add(hash string, bytes []byte, at time.Time) uint64 {
 		t.pending.Seconds = map[int64]int64{}
 	}
 	t.pending.Seconds[at.Unix()]++
-	if isCoin(hash) {
+	if dockercoins.IsCoin(hash) {
 		t.coins++
 		if t.pending.Coins == nil {
 			t.pending.Coins = map[string][]byte{}
@@ -41,11 +41,11 @@ func (t *Tally) Add(hash string, bytes []byte, at time.Time) uint64 {
 
 // Take removes and returns everything pending; a batch that is not empty gets the
 // next sequence number.
-func (t *Tally) Take() redis.Batch {
+func (t *Tally) Take() dockercoins.Batch {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	b := t.pending
-	t.pending = redis.Batch{}
+	t.pending = dockercoins.Batch{}
 	if !b.Empty() {
 		t.seq++
 		b.Seq = t.seq
@@ -66,6 +66,3 @@ func (t *Tally) Totals() (loops, coins int64) {
 	defer t.mu.Unlock()
 	return t.loops, t.coins
 }
-
-// isCoin reports whether a hex hash is a coin: as in the original, one starting with 0.
-func isCoin(hash string) bool { return len(hash) > 0 && hash[0] == '0' }

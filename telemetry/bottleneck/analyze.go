@@ -9,24 +9,26 @@ import (
 	"slices"
 	"time"
 
+	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/telemetry/jaeger"
 )
 
-// The span names the services give the loop and its steps.
+// The span names the services give the loop and its steps, as package dockercoins
+// defines them for the services that emit them.
 const (
-	Service = "worker"
-	Loop    = "loop"
-	Pause   = "pause"
-	RNG     = "rng"
-	Hasher  = "hasher"
-	Count   = "count"
-	Wait    = "wait for entropy slot" // in rng, before the slot is held
-	Hold    = "hold entropy slot"
+	Service = dockercoins.Worker
+	Loop    = dockercoins.SpanLoop
+	Pause   = dockercoins.SpanPause
+	RNG     = dockercoins.SpanRNG
+	Hasher  = dockercoins.SpanHasher
+	Count   = dockercoins.SpanCount
+	Wait    = dockercoins.SpanWait // in rng, before the slot is held
+	Hold    = dockercoins.SpanHold
 	Workers = "workers" // the verdict when no service limits the loop
 )
 
 // Steps are the loop's steps in order.
-var Steps = []string{Pause, RNG, Hasher, Count}
+var Steps = dockercoins.LoopSteps
 
 // Thresholds for naming a bottleneck.
 const (

@@ -70,7 +70,7 @@ func Binary(t testing.TB, service string) string {
 		if buildErr != nil {
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", buildDir+"/", "./services/...")
+		cmd := exec.Command("go", "build", "-o", buildDir+"/", "./cmd/rng", "./cmd/hasher", "./cmd/worker", "./cmd/webui")
 		cmd.Dir = Root()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)

@@ -1,0 +1,52 @@
+package consul
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+
+	"github.com/hashicorp/consul/api"
+)
+
+// The mesh's intentions, one service-intentions config entry per file: deny by default,
+// then allow worker -> rng, worker -> hasher, worker -> redis and webui -> redis.
+// `consul config write mesh/intentions/<file>` applies one by hand.
+//
+//go:embed intentions/*.json
+var intentionFiles embed.FS
+
+// Intentions returns the mesh's intention config entries.
+func Intentions() ([]*api.ServiceIntentionsConfigEntry, error) {
+	paths, err := fs.Glob(intentionFiles, "intentions/*.json")
+	if err != nil {
+		return nil, err
+	}
+	var out []*api.ServiceIntentionsConfigEntry
+	for _, p := range paths {
+		b, err := intentionFiles.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		var e api.ServiceIntentionsConfigEntry
+		if err := json.Unmarshal(b, &e); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		out = append(out, &e)
+	}
+	return out, nil
+}
+
+// ApplyIntentions writes the mesh's intentions to Consul.
+func ApplyIntentions(client *api.Client) error {
+	entries, err := Intentions()
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if _, _, err := client.ConfigEntries().Set(e, nil); err != nil {
+			return fmt.Errorf("intentions for %s: %w", e.Name, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+package platform
+
+import (
+	"github.com/dockercoins/dockercoins/consul"
+	"github.com/dockercoins/dockercoins/internal/settings"
+	"github.com/dockercoins/dockercoins/telemetry"
+)
+
+// Settings are the ones every service shares: configuration only, read once at start.
+type Settings struct {
+	Service   string // the service's name: rng, hasher, worker or webui
+	Addr      string // where the HTTP server listens
+	LogFormat string // text or json
+	LogLevel  string
+	Consul    consul.Registration // how the service registers itself in Consul
+	Mesh      bool                // speak Consul Connect: mTLS and intentions
+	// Edge marks a service that people and agents call, never mesh peers (webui, and
+	// the worker's status page): with the mesh on it still serves plain HTTP, and uses
+	// the mesh only to call its own peers.
+	Edge      bool
+	Telemetry telemetry.Settings // OTEL_* variables: traces and metrics
+}
+
+// Register defines the shared settings of the named service on s, listening on addr by
+// default.
+func (c *Settings) Register(s *settings.Set, service, addr string) {
+	c.Service = service
+	s.String(&c.Addr, "addr", "ADDR", addr, "listen address")
+	s.String(&c.LogFormat, "log-format", "LOG_FORMAT", "text", "log format: text or json")
+	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
+	c.Consul.Register(s)
+	c.Telemetry.Register(s, service)
+	s.Bool(&c.Mesh, "mesh", "MESH", false, "serve and call peers over Consul Connect mTLS, authorized by intentions")
+}

@@ -1,0 +1,183 @@
+package peer
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/dockercoins/dockercoins/test/testbed"
+)
+
+// instance is an HTTP server whose answer to the health check can be switched.
+type instance struct {
+	srv     *httptest.Server
+	failing atomic.Bool
+}
+
+// startInstance serves on ip (any 127.0.0.0/8 address works on Linux's lo).
+func startInstance(t *testing.T, ip string) *instance {
+	ln, err := net.Listen("tcp", ip+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &instance{}
+	in.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if in.failing.Load() {
+			http.Error(w, "failing on purpose", http.StatusInternalServerError)
+		}
+	})}}
+	in.srv.Start()
+	t.Cleanup(in.srv.Close)
+	return in
+}
+
+func (in *instance) addr() string { return in.srv.Listener.Addr().String() }
+
+// register registers in as an instance of name with an HTTP check every second.
+func register(t *testing.T, c *testbed.Consul, name string, in *instance) {
+	host, port, _ := net.SplitHostPort(in.addr())
+	p, _ := strconv.Atoi(port)
+	err := c.Client.Agent().ServiceRegister(&api.AgentServiceRegistration{
+		ID: name + "-" + in.addr(), Name: name, Address: host, Port: p,
+		Check: &api.AgentServiceCheck{HTTP: "http://" + in.addr() + "/", Interval: "1s", Timeout: "1s"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func resolves(t *testing.T, d *DNS, service string, want []string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	got, err := d.Resolve(ctx, service)
+	return err == nil && slices.Equal(got, want)
+}
+
+func TestDNSFindsEveryHealthyInstanceAndSkipsFailingOnes(t *testing.T) {
+	c := testbed.StartConsul(t)
+	// Two instances share 127.0.0.1; the others each have an address of their own, so
+	// every <hex ip>.addr target must resolve to its own IP.
+	var healthy []*instance
+	for _, ip := range []string{"127.0.0.1", "127.0.0.1", "127.0.0.2", "127.0.0.3"} {
+		healthy = append(healthy, startInstance(t, ip))
+	}
+	bad := startInstance(t, "127.0.0.4")
+	bad.failing.Store(true)
+	var want []string
+	for _, in := range healthy {
+		register(t, c, "web", in)
+		want = append(want, in.addr())
+	}
+	register(t, c, "web", bad)
+	slices.Sort(want)
+
+	testbed.Eventually(t, 10*time.Second, "consul dns to answer the %d healthy instances", func() bool {
+		return resolves(t, &DNS{Server: c.DNSAddr}, "web", want) // a new cache every time
+	}, len(want))
+	if got := len(c.Passing("web")); got != len(want) {
+		t.Fatalf("consul says %d instances pass, want %d", got, len(want))
+	}
+
+	// A cached answer follows the checks: the failing instance recovers, a healthy one
+	// starts failing.
+	d := &DNS{Server: c.DNSAddr, TTL: 100 * time.Millisecond}
+	if !resolves(t, d, "web", want) {
+		t.Fatal("cached resolver: wrong first answer")
+	}
+	bad.failing.Store(false)
+	healthy[2].failing.Store(true)
+	want = slices.DeleteFunc(append(want, bad.addr()), func(a string) bool { return a == healthy[2].addr() })
+	slices.Sort(want)
+	testbed.Eventually(t, 10*time.Second, "the cached answer to follow the checks: %v", func() bool {
+		return resolves(t, d, "web", want)
+	}, want)
+
+	// The agent goes away: the last good answer is kept, not replaced by an error.
+	c.Stop()
+	time.Sleep(300 * time.Millisecond) // past the TTL: the next requests refresh
+	for range 3 {
+		if !resolves(t, d, "web", want) {
+			t.Fatal("with the agent down the last good answer was not kept")
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	// A resolver that never had an answer says why.
+	_, err := (&DNS{Server: c.DNSAddr}).Resolve(context.Background(), "web")
+	if err == nil {
+		t.Fatal("a fresh resolver with the agent down answered without error")
+	}
+	t.Logf("agent down: %v", err)
+}
+
+func TestDNSHonoursTheAgentsTTLOverTCPToo(t *testing.T) {
+	c := testbed.StartConsul(t, "-hcl", `dns_config { service_ttl { "*" = "7s" } }`)
+	// Forty instances do not fit in a udp answer, which Consul trims without a word: all
+	// forty must come back.
+	var want []string
+	for i := range 40 {
+		port := 20000 + i
+		err := c.Client.Agent().ServiceRegister(&api.AgentServiceRegistration{
+			ID: fmt.Sprintf("many-%d", i), Name: "many", Address: "127.0.0.9", Port: port,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fmt.Sprintf("127.0.0.9:%d", port))
+	}
+	slices.Sort(want)
+	d := &DNS{Server: c.DNSAddr, TTL: 100 * time.Millisecond}
+	d.init()
+	testbed.Eventually(t, 10*time.Second, "all 40 instances in one answer", func() bool {
+		addrs, ttl, err := d.lookup(context.Background(), "many")
+		if err != nil || !slices.Equal(addrs, want) {
+			return false
+		}
+		if ttl != 7*time.Second {
+			t.Fatalf("answer TTL read as %v, want the agent's 7s", ttl)
+		}
+		return true
+	})
+
+	// The cache keeps it for the TTL, not the shorter floor.
+	if !resolves(t, d, "many", want) {
+		t.Fatal("wrong answer")
+	}
+	d.mu.Lock()
+	left := time.Until(d.cache["many"].expires)
+	d.mu.Unlock()
+	if left < 6*time.Second || left > 7*time.Second {
+		t.Fatalf("answer kept for %v more, want about 7s", left)
+	}
+}
+
+func TestDNSFloorAppliesToConsulsDefaultTTL(t *testing.T) {
+	c := testbed.StartConsul(t)
+	in := startInstance(t, "127.0.0.1")
+	register(t, c, "one", in)
+	d := &DNS{Server: c.DNSAddr, TTL: 3 * time.Second}
+	testbed.Eventually(t, 10*time.Second, "the instance to pass", func() bool {
+		return resolves(t, d, "one", []string{in.addr()})
+	})
+	d.mu.Lock()
+	a := d.cache["one"]
+	left := time.Until(a.expires)
+	d.mu.Unlock()
+	if left < 2*time.Second || left > 3*time.Second {
+		t.Fatalf("answer with TTL 0 kept for %v more, want the 3s floor", left)
+	}
+	_, err := d.Resolve(context.Background(), "nosuchservice")
+	if err == nil || !strings.Contains(err.Error(), "no healthy instance of nosuchservice") {
+		t.Fatalf("unknown service: err %v, want no healthy instance", err)
+	}
+}
