@@ -11,7 +11,7 @@ import (
 
 // The mesh's intentions, one service-intentions config entry per file: deny by default,
 // then allow worker -> rng, worker -> hasher, worker -> redis and webui -> redis.
-// `consul config write mesh/intentions/<file>` applies one by hand.
+// `consul config write consul/intentions/<file>` applies one by hand.
 //
 //go:embed intentions/*.json
 var intentionFiles embed.FS

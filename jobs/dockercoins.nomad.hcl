@@ -67,7 +67,7 @@ variable "otel_endpoint" {
 
 variable "mesh" {
   type        = bool
-  description = "Consul Connect: the services speak mTLS natively and intentions decide who may call whom (apply mesh/intentions first)."
+  description = "Consul Connect: the services speak mTLS natively and intentions decide who may call whom (apply consul/intentions first)."
   default     = false
 }
 
