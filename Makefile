@@ -49,7 +49,7 @@ fuzz: ## fuzz the rng path parser and the hasher
 .PHONY: bottleneck
 JAEGER ?= http://localhost:16686
 bottleneck: ## name what limits mining, from the worker traces in Jaeger (JAEGER=http://localhost:16686)
-	@$(GO) run ./tools/bottleneck -jaeger $(JAEGER)
+	@$(GO) run ./cmd/bottleneck -jaeger $(JAEGER)
 
 bench: deps tools build ## print the benchmark tables
 	$(GO) test -run "^$$" -bench . -benchtime 1x -timeout 60m ./test/bench
