@@ -2,7 +2,7 @@
 // of the loop, count, p50, p95 and share of loop time, how much of rng's time is
 // queueing, and one line naming what limits DockerCoins.
 //
-//	go run ./tools/bottleneck [-jaeger http://localhost:16686] [-lookback 1m] [-limit 200] [-json]
+//	go run ./cmd/bottleneck [-jaeger http://localhost:16686] [-lookback 1m] [-limit 200] [-json]
 package main
 
 import (
