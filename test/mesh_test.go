@@ -19,7 +19,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
-	"github.com/dockercoins/dockercoins/mesh"
+	"github.com/dockercoins/dockercoins/consul"
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
@@ -34,7 +34,7 @@ type connectApp struct {
 
 func startConnectApp(t *testing.T) *connectApp {
 	a := &connectApp{consul: testbed.StartConsul(t), redis: testbed.StartRedis(t)}
-	if err := mesh.ApplyIntentions(a.consul.Client); err != nil {
+	if err := consul.ApplyIntentions(a.consul.Client); err != nil {
 		t.Fatal(err)
 	}
 	proxyPort := testbed.FreePort(t)
@@ -66,7 +66,7 @@ func outsider(t *testing.T, c *testbed.Consul, name string) *http.Client {
 	t.Cleanup(cancel)
 	wait, cancelWait := context.WithTimeout(ctx, 20*time.Second)
 	defer cancelWait()
-	id, err := mesh.NewIdentity(ctx, wait, c.Client, name, slog.New(slog.DiscardHandler))
+	id, err := consul.NewIdentity(ctx, wait, c.Client, name, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
