@@ -163,7 +163,9 @@ func TestDNSHonoursTheAgentsTTLOverTCPToo(t *testing.T) {
 	if !resolves(t, d, "many", want) {
 		t.Fatal("wrong answer")
 	}
-	kept := changesAfter(t, d, "many", first, func() { add(40) }, want)
+	more := slices.Sorted(slices.Values(append(slices.Clone(want), "127.0.0.9:20040")))
+	kept := changesAfter(t, d, "many", first, func() { add(40) }, more)
+	t.Logf("answer kept for %v", kept)
 	if kept < 6*time.Second || kept > 8*time.Second {
 		t.Fatalf("answer kept for %v, want about the agent's 7s", kept)
 	}
@@ -190,6 +192,7 @@ func TestDNSFloorAppliesToConsulsDefaultTTL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}, slices.Sorted(slices.Values([]string{in.addr(), second})))
+	t.Logf("answer kept for %v", kept)
 	if kept < 2*time.Second || kept > 4*time.Second {
 		t.Fatalf("answer with TTL 0 kept for %v, want the 3s floor", kept)
 	}
