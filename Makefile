@@ -36,8 +36,9 @@ cluster: deps tools build ## a cluster of NODES Nomad clients in network namespa
 cluster-down: ## stop the cluster `make cluster` started
 	@lab/cluster.sh down
 
-test: deps tools ## run every test, then short fuzz runs
+test: deps tools ## run every test (the product's unit tests, then test/'s module), then short fuzz runs
 	$(GO) test -count=1 -timeout 35m ./...
+	cd test && $(GO) test -count=1 -timeout 35m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
 FUZZTIME ?= 30s
@@ -52,4 +53,4 @@ bottleneck: ## name what limits mining, from the worker traces in Jaeger (JAEGER
 	@$(GO) run ./cmd/bottleneck -jaeger $(JAEGER)
 
 bench: deps tools build ## print the benchmark tables
-	$(GO) test -run "^$$" -bench . -benchtime 1x -timeout 60m ./test/bench
+	cd test && $(GO) test -run "^$$" -bench . -benchtime 1x -timeout 60m ./bench

@@ -14,20 +14,38 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
 // logBuffer collects JSON log lines written from several goroutines.
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	wrote chan struct{} // signalled after each write
 }
 
 func (b *logBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	defer func() {
+		select {
+		case b.wrote <- struct{}{}:
+		default:
+		}
+	}()
 	return b.buf.Write(p)
+}
+
+// await waits up to d for a line whose msg starts with prefix.
+func (b *logBuffer) await(t *testing.T, prefix string, d time.Duration) {
+	t.Helper()
+	timeout := time.After(d)
+	for b.count(prefix) == 0 {
+		select {
+		case <-b.wrote:
+		case <-timeout:
+			t.Fatalf("no %q logged within %v", prefix, d)
+		}
+	}
 }
 
 // count returns how many lines have msg starting with prefix.
@@ -51,7 +69,7 @@ func (b *logBuffer) String() string {
 }
 
 func newLog(t *testing.T) (*slog.Logger, *logBuffer) {
-	b := &logBuffer{}
+	b := &logBuffer{wrote: make(chan struct{}, 1)}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("log:\n%s", b)
@@ -60,97 +78,83 @@ func newLog(t *testing.T) (*slog.Logger, *logBuffer) {
 	return slog.New(slog.NewJSONHandler(b, nil)), b
 }
 
-func TestRegistrationFollowsTheAgentAndEndsWithTheService(t *testing.T) {
-	c := testbed.StartConsul(t)
-	in := startInstance(t, "127.0.0.1")
-	log, logs := newLog(t)
-	reg := Registration{Enabled: true, ConsulHTTP: c.HTTPAddr}
-	r, err := reg.Start(log, "web", in.srv.Listener.Addr())
-	if err != nil {
-		t.Fatal(err)
+// TestRegistrationAsksForAnHTTPCheck reads what the registrar sends to a fake agent:
+// the agent's API does not show a check's URL nor its deregistration delay back.
+func TestRegistrationAsksForAnHTTPCheck(t *testing.T) {
+	type registration struct {
+		ID, Name, Address string
+		Port              int
+		Check             struct{ HTTP, Method, Interval, Timeout, DeregisterCriticalServiceAfter string }
+		Connect           *struct{ Native bool }
 	}
-	defer r.Stop()
-	id := "web-" + strings.ReplaceAll(in.addr(), ":", "-")
-	testbed.Eventually(t, 10*time.Second, "the service ID to be %s", func() bool { return r.ID() == id }, id)
-	c.WaitPassing("web", 10*time.Second, id)
-
-	svc, _, err := c.Client.Agent().Service(id, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := fmt.Sprintf("%s:%d", svc.Address, svc.Port); got != in.addr() {
-		t.Fatalf("registered at %s, want %s", got, in.addr())
-	}
-	// What was asked for: the agent's API shows neither the check's URL nor its
-	// deregistration delay back.
-	if ch := r.reg.Load().Check; ch.HTTP != "http://"+in.addr()+"/" || ch.Method != "GET" || ch.DeregisterCriticalServiceAfter != "1m0s" {
-		t.Fatalf("check asked for: %+v", ch)
-	}
-	// What the agent runs: an http check every second.
-	resp, err := http.Get("http://" + c.HTTPAddr + "/v1/agent/checks")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var checks map[string]struct{ ServiceID, Type, Interval, Status string }
-	if err := json.NewDecoder(resp.Body).Decode(&checks); err != nil {
-		t.Fatal(err)
-	}
-	var found bool
-	for _, ch := range checks {
-		if ch.ServiceID == id {
-			found = true
-			if ch.Type != "http" || ch.Interval != "1s" || ch.Status != "passing" {
-				t.Fatalf("agent runs check %+v, want a passing http check every 1s", ch)
+	for _, native := range []bool{false, true} {
+		t.Run(fmt.Sprintf("native=%v", native), func(t *testing.T) {
+			got := make(chan registration, 10)
+			agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method == http.MethodPut && r.URL.Path == "/v1/agent/service/register" {
+					var reg registration
+					if err := json.NewDecoder(r.Body).Decode(&reg); err != nil {
+						t.Errorf("registration body: %v", err)
+					}
+					if r.URL.Query().Get("replace-existing-checks") != "true" {
+						t.Errorf("registered without replace-existing-checks: %s", r.URL)
+					}
+					got <- reg
+				}
+			}))
+			defer agent.Close()
+			log, logs := newLog(t)
+			listen := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8001}
+			r, err := (&Registration{Enabled: true, ConsulHTTP: agent.URL}).Start(log, "web", listen, native)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}
-	if !found {
-		t.Fatal("no check registered with the service")
-	}
-
-	// A dev agent forgets everything when it restarts; the registrar puts it back.
-	c.Restart()
-	restarted := time.Now()
-	c.WaitPassing("web", 10*time.Second, id)
-	t.Logf("registered and passing again %v after the agent was back", time.Since(restarted).Round(10*time.Millisecond))
-	if n := logs.count("consul agent lost this service"); n != 1 {
-		t.Fatalf("logged the lost registration %d times, want 1", n)
-	}
-
-	r.Stop()
-	if _, _, err := c.Client.Agent().Service(id, nil); !isNotFound(err) {
-		t.Fatalf("after Stop the agent still has the service (err %v)", err)
-	}
-	if logs.count("deregistered from consul") != 1 {
-		t.Fatal("no deregistration logged")
+			var reg registration
+			select {
+			case reg = <-got:
+			case <-time.After(5 * time.Second):
+				t.Fatal("nothing registered")
+			}
+			logs.await(t, "registered in consul", 5*time.Second)
+			r.Stop()
+			scheme := "http"
+			if native {
+				scheme = "https"
+			}
+			if reg.ID != "web-127.0.0.1-8001" || reg.Name != "web" || reg.Address != "127.0.0.1" || reg.Port != 8001 {
+				t.Fatalf("registered %+v", reg)
+			}
+			if r.ID() != reg.ID {
+				t.Fatalf("ID() = %q, registered %q", r.ID(), reg.ID)
+			}
+			ch := reg.Check
+			if ch.HTTP != scheme+"://127.0.0.1:8001/" || ch.Method != "GET" || ch.Interval != "1s" || ch.Timeout != "1s" || ch.DeregisterCriticalServiceAfter != "1m0s" {
+				t.Fatalf("check asked for: %+v", ch)
+			}
+			if native != (reg.Connect != nil && reg.Connect.Native) {
+				t.Fatalf("connect block %+v for native=%v", reg.Connect, native)
+			}
+			if logs.count("registered in consul") != 1 || logs.count("deregistered from consul") != 1 {
+				t.Fatal("registration or deregistration not logged")
+			}
+		})
 	}
 }
 
-func TestRegistrationWaitsForConsul(t *testing.T) {
-	c := testbed.NewConsul(t) // ports chosen, nothing running yet
-	in := startInstance(t, "127.0.0.1")
-	log, logs := newLog(t)
-	reg := Registration{Enabled: true, ConsulHTTP: c.HTTPAddr}
-	r, err := reg.Start(log, "web", in.srv.Listener.Addr())
+// deadAddr is a loopback address nothing listens on.
+func deadAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Stop()
-	msg := "consul unreachable at " + c.HTTPAddr + ", retrying"
-	testbed.Eventually(t, 10*time.Second, "two logged retries", func() bool { return logs.count(msg) >= 2 })
-
-	c.Start()
-	c.WaitPassing("web", 10*time.Second, "web-"+strings.ReplaceAll(in.addr(), ":", "-"))
-	if logs.count("registered in consul") != 1 {
-		t.Fatal("registration not logged")
-	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
 
 func TestRegistrationStopsWhileConsulIsDown(t *testing.T) {
-	c := testbed.NewConsul(t)
 	log, _ := newLog(t)
-	r, err := (&Registration{Enabled: true, ConsulHTTP: c.HTTPAddr}).Start(log, "web", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9})
+	r, err := (&Registration{Enabled: true, ConsulHTTP: deadAddr(t)}).Start(log, "web", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +185,7 @@ func TestNoRegistration(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			log, logs := newLog(t)
-			r, err := tc.reg.Start(log, "rng", listen)
+			r, err := tc.reg.Start(log, "rng", listen, false)
 			if err != nil {
 				t.Fatal(err)
 			}

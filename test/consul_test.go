@@ -13,30 +13,20 @@ import (
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
-// meshApp is a Consul agent and a Redis registered in it with a TCP check; the
-// services started on it register themselves and find every peer, Redis included,
+// startMeshApp starts a Consul agent and a Redis registered in it with a TCP check;
+// the services started on it register themselves and find every peer, Redis included,
 // through Consul DNS.
-type meshApp struct {
-	consul *testbed.Consul
-	redis  *testbed.Redis
-}
-
-func startMeshApp(t *testing.T) *meshApp {
-	a := &meshApp{consul: testbed.StartConsul(t), redis: testbed.StartRedis(t)}
+func startMeshApp(t *testing.T) *app {
+	a := &app{consul: testbed.StartConsul(t), redis: testbed.StartRedis(t)}
 	a.registerRedis(t)
 	return a
 }
 
 // registerRedis registers Redis as `make up` does, with a TCP check.
-func (a *meshApp) registerRedis(t *testing.T) {
+func (a *app) registerRedis(t *testing.T) {
 	a.consul.RegisterTCP("redis", a.redis.Addr)
 	_, port, _ := net.SplitHostPort(a.redis.Addr)
 	a.consul.WaitPassing("redis", 10*time.Second, "redis-"+port)
-}
-
-// start starts a service pointed at the app's agent.
-func (a *meshApp) start(t *testing.T, service string, env ...string) *testbed.Service {
-	return testbed.StartService(t, service, append(a.consul.Env(), env...)...)
 }
 
 // registered waits for s to say it registered, and returns its service ID.
@@ -47,12 +37,12 @@ func registered(t *testing.T, s *testbed.Service) string {
 
 // startAll starts the four services and waits until each is registered and passing;
 // it returns them and their service IDs by name.
-func (a *meshApp) startAll(t *testing.T) (map[string]*testbed.Service, map[string]string) {
+func (a *app) startAll(t *testing.T) (map[string]*testbed.Service, map[string]string) {
 	t.Helper()
 	svcs := map[string]*testbed.Service{
 		"rng":    a.start(t, "rng", "RNG_DELAY=5ms"),
 		"hasher": a.start(t, "hasher", "HASHER_DELAY=5ms"),
-		"worker": a.start(t, "worker", "WORKER_PAUSE=5ms", "WORKER_FLUSH_EVERY=200ms"),
+		"worker": a.worker(t),
 		"webui":  a.start(t, "webui"),
 	}
 	ids := map[string]string{}
@@ -135,7 +125,7 @@ func TestConsulSpreadsAWorkersRequestsOverRngInstances(t *testing.T) {
 	}
 	a.consul.WaitPassing("rng", 10*time.Second, ids...)
 	a.start(t, "hasher", "HASHER_DELAY=2ms")
-	w := a.start(t, "worker", "WORKER_PAUSE=1ms", "WORKER_FLUSH_EVERY=200ms")
+	w := a.worker(t, "WORKER_PAUSE=1ms")
 
 	total := func() int64 { return proxies[0].count.Load() + proxies[1].count.Load() }
 	testbed.Eventually(t, 60*time.Second, "400 rng requests", func() bool { return total() >= 400 })
@@ -157,7 +147,7 @@ func TestConsulLosingAnRngInstanceCostsNoLoop(t *testing.T) {
 	ids := []string{registered(t, rngs[0]), registered(t, rngs[1])}
 	a.consul.WaitPassing("rng", 10*time.Second, ids...)
 	a.start(t, "hasher", "HASHER_DELAY=5ms")
-	w := a.start(t, "worker", "WORKER_PAUSE=5ms", "WORKER_FLUSH_EVERY=200ms")
+	w := a.worker(t)
 	waitHashes(t, a.redis, 30)
 
 	// Loops may fail while the worker starts, before its peers pass their checks.

@@ -11,13 +11,19 @@ import (
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
-// app is a DockerCoins stack with fixed addresses (no Consul).
+// app is a DockerCoins stack for a test: a Redis of its own and the services started on
+// it. Without consul the services get each other's fixed addresses; with it they
+// register there and find every peer, Redis included, through its DNS; with mesh too
+// they speak Connect (see startConnectApp).
 type app struct {
 	redis  *testbed.Redis
+	consul *testbed.Consul // nil: fixed addresses
+	mesh   bool
 	rng    *testbed.Service
 	hasher *testbed.Service
 }
 
+// startApp starts Redis, rng and hasher at fixed addresses.
 func startApp(t *testing.T, rngEnv ...string) *app {
 	a := &app{redis: testbed.StartRedis(t)}
 	a.rng = testbed.StartService(t, "rng", append([]string{"RNG_DELAY=5ms"}, rngEnv...)...)
@@ -25,12 +31,26 @@ func startApp(t *testing.T, rngEnv ...string) *app {
 	return a
 }
 
-func (a *app) worker(t *testing.T, env ...string) *testbed.Service {
-	base := []string{
-		"RNG_ADDR=" + a.rng.Addr, "HASHER_ADDR=" + a.hasher.Addr, "REDIS_ADDR=" + a.redis.Addr,
-		"WORKER_PAUSE=5ms", "WORKER_FLUSH_EVERY=200ms",
+// start starts a service, pointed at the app's Consul agent if it has one.
+func (a *app) start(t *testing.T, service string, env ...string) *testbed.Service {
+	var base []string
+	if a.consul != nil {
+		base = a.consul.Env()
 	}
-	return testbed.StartService(t, "worker", append(base, env...)...)
+	if a.mesh {
+		base = append(base, "MESH=true")
+	}
+	return testbed.StartService(t, service, append(base, env...)...)
+}
+
+// worker starts a worker with a 5 ms pause that flushes every 200 ms, unless env says
+// otherwise; without Consul it is given the addresses of rng, hasher and Redis.
+func (a *app) worker(t *testing.T, env ...string) *testbed.Service {
+	base := []string{"WORKER_PAUSE=5ms", "WORKER_FLUSH_EVERY=200ms"}
+	if a.consul == nil {
+		base = append(base, "RNG_ADDR="+a.rng.Addr, "HASHER_ADDR="+a.hasher.Addr, "REDIS_ADDR="+a.redis.Addr)
+	}
+	return a.start(t, "worker", append(base, env...)...)
 }
 
 // stopped stops a worker with sig and returns the loops and coins it says it completed.

@@ -19,30 +19,23 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
-	"github.com/dockercoins/dockercoins/mesh"
+	"github.com/dockercoins/dockercoins/consul"
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
-// connectApp is DockerCoins with the mesh on: every service Connect-native, Redis behind
-// Consul's built-in proxy, and the project's intentions applied.
-type connectApp struct {
-	consul *testbed.Consul
-	redis  *testbed.Redis
-	rng    *testbed.Service
-	hasher *testbed.Service
-}
-
-func startConnectApp(t *testing.T) *connectApp {
-	a := &connectApp{consul: testbed.StartConsul(t), redis: testbed.StartRedis(t)}
-	if err := mesh.ApplyIntentions(a.consul.Client); err != nil {
+// startConnectApp starts DockerCoins with the mesh on: every service Connect-native,
+// Redis behind Consul's built-in proxy, and the project's intentions applied.
+func startConnectApp(t *testing.T) *app {
+	a := &app{consul: testbed.StartConsul(t), redis: testbed.StartRedis(t), mesh: true}
+	if err := consul.ApplyIntentions(a.consul.Client); err != nil {
 		t.Fatal(err)
 	}
 	proxyPort := testbed.FreePort(t)
 	testbed.Start(t, "redis-proxy", []string{"CONSUL_HTTP_ADDR=" + a.consul.HTTPAddr}, testbed.Tool(t, "consul"),
 		"connect", "proxy", "-service", "redis", "-service-addr", a.redis.Addr,
 		"-listen", fmt.Sprintf("127.0.0.1:%d", proxyPort), "-register")
-	a.rng = a.service(t, "rng", "RNG_DELAY=5ms")
-	a.hasher = a.service(t, "hasher", "HASHER_DELAY=5ms")
+	a.rng = a.start(t, "rng", "RNG_DELAY=5ms")
+	a.hasher = a.start(t, "hasher", "HASHER_DELAY=5ms")
 	for _, name := range []string{"rng", "hasher", "redis"} {
 		testbed.Eventually(t, 20*time.Second, "%s to be a passing connect service", func() bool {
 			entries, _, err := a.consul.Client.Health().Connect(name, "", true, nil)
@@ -52,21 +45,13 @@ func startConnectApp(t *testing.T) *connectApp {
 	return a
 }
 
-func (a *connectApp) service(t *testing.T, name string, env ...string) *testbed.Service {
-	return testbed.StartService(t, name, append(append(a.consul.Env(), "MESH=true"), env...)...)
-}
-
-func (a *connectApp) worker(t *testing.T) *testbed.Service {
-	return a.service(t, "worker", "WORKER_PAUSE=5ms", "WORKER_FLUSH_EVERY=200ms")
-}
-
 // outsider is a caller with a mesh identity of its own, which no intention allows.
 func outsider(t *testing.T, c *testbed.Consul, name string) *http.Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	wait, cancelWait := context.WithTimeout(ctx, 20*time.Second)
 	defer cancelWait()
-	id, err := mesh.NewIdentity(ctx, wait, c.Client, name, slog.New(slog.DiscardHandler))
+	id, err := consul.NewIdentity(ctx, wait, c.Client, name, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockercoins/dockercoins/mesh"
+	"github.com/dockercoins/dockercoins/peer"
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
@@ -67,12 +67,12 @@ func BenchmarkDiscovery(b *testing.B) {
 	}
 	tb.note("Loops are what the workers report completed over %v after 2 s of warm-up; CPU is the workers' own.", windows*window)
 	tb.note("What a request pays to find its peer (a cached answer; lookups run in the background every DISCOVERY_TTL):")
-	tb.note("  consul dns %.0f ns per lookup, fixed %.0f ns", resolveCost(b, &mesh.DNS{Server: consul.DNSAddr}),
-		resolveCost(b, mesh.Static{"rng": {s.rng.Addr}}))
+	tb.note("  consul dns %.0f ns per lookup, fixed %.0f ns", resolveCost(b, &peer.DNS{Server: consul.DNSAddr}),
+		resolveCost(b, peer.Static{"rng": {s.rng.Addr}}))
 }
 
 // resolveCost returns the mean time r takes to find rng, once its answer is cached.
-func resolveCost(b *testing.B, r mesh.Resolver) float64 {
+func resolveCost(b *testing.B, r peer.Resolver) float64 {
 	ctx := context.Background()
 	if _, err := r.Resolve(ctx, "rng"); err != nil {
 		b.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockercoins/dockercoins/mesh"
+	"github.com/dockercoins/dockercoins/consul"
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
@@ -17,20 +17,20 @@ func BenchmarkMesh(b *testing.B) {
 		"workers per stack", "plain loops/s", "mesh loops/s", "mesh cost")
 	plain := newStack(b, "0s")
 
-	consul := testbed.StartConsul(b)
-	if err := mesh.ApplyIntentions(consul.Client); err != nil {
+	agent := testbed.StartConsul(b)
+	if err := consul.ApplyIntentions(agent.Client); err != nil {
 		b.Fatal(err)
 	}
 	meshed := &stack{redis: testbed.StartRedis(b)}
-	testbed.Start(b, "redis-proxy", []string{"CONSUL_HTTP_ADDR=" + consul.HTTPAddr}, testbed.Tool(b, "consul"),
+	testbed.Start(b, "redis-proxy", []string{"CONSUL_HTTP_ADDR=" + agent.HTTPAddr}, testbed.Tool(b, "consul"),
 		"connect", "proxy", "-service", "redis", "-service-addr", meshed.redis.Addr,
 		"-listen", fmt.Sprintf("127.0.0.1:%d", testbed.FreePort(b)), "-register")
-	meshEnv := append(consul.Env(), "MESH=true")
+	meshEnv := append(agent.Env(), "MESH=true")
 	meshed.rng = testbed.StartService(b, "rng", append(meshEnv, "RNG_DELAY=0s")...)
 	meshed.hasher = testbed.StartService(b, "hasher", append(meshEnv, "HASHER_DELAY=0s")...)
 	for _, name := range []string{"rng", "hasher", "redis"} {
 		testbed.Eventually(b, 20*time.Second, "%s in the mesh", func() bool {
-			e, _, err := consul.Client.Health().Connect(name, "", true, nil)
+			e, _, err := agent.Client.Health().Connect(name, "", true, nil)
 			return err == nil && len(e) > 0
 		}, name)
 	}

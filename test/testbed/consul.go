@@ -140,15 +140,8 @@ func (c *Consul) WaitPassing(name string, d time.Duration, ids ...string) {
 	c.t.Helper()
 	ids = slices.Sorted(slices.Values(ids)) // a copy: the caller's order stays
 	var got []string
-	deadline := time.Now().Add(d)
-	for {
-		if got = c.Passing(name); slices.Equal(got, ids) {
-			return
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	if Within(d, func() bool { got = c.Passing(name); return slices.Equal(got, ids) }) {
+		return
 	}
 	var checks []string
 	entries, _, err := c.Client.Health().Service(name, "", false, nil)

@@ -35,10 +35,7 @@ func StartJaeger(t testing.TB) *Jaeger {
 			"JAEGER_MAX_TRACES=20000",
 			"JAEGER_LOG_LEVEL=warn",
 		}, bin, "--config", "file:"+config)
-		deadline := time.Now().Add(30 * time.Second)
-		for time.Now().Before(deadline) && !j.proc.Exited() && !j.ready() {
-			time.Sleep(100 * time.Millisecond)
-		}
+		Within(30*time.Second, func() bool { return j.proc.Exited() || j.ready() })
 		if j.ready() {
 			return j
 		}

@@ -1,24 +1,17 @@
 package testbed
 
 import (
-	"bufio"
-	"encoding/json"
-	"io"
 	"os"
 	"os/exec"
-	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-// Proc is a process started for a test. Its output is kept, line by line.
+// Proc is a process started for a test. Its output is kept, line by line, in its Log.
 type Proc struct {
-	Name string
+	*Log
 	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  []string
 	done chan struct{}
 	err  error
 }
@@ -30,24 +23,13 @@ func Start(t testing.TB, name string, env []string, prog string, args ...string)
 	cmd := exec.Command(prog, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	p := &Proc{Name: name, cmd: cmd, done: make(chan struct{})}
+	p := &Proc{Log: &Log{Name: name}, cmd: cmd, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.Log, p.Log
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
 	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.out = append(p.out, sc.Text())
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
 		p.err = cmd.Wait()
-		pw.Close()
 		close(p.done)
 	}()
 	t.Cleanup(func() {
@@ -104,58 +86,6 @@ func (p *Proc) Exited() bool {
 		return true
 	default:
 		return false
-	}
-}
-
-// Lines returns the output so far.
-func (p *Proc) Lines() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]string(nil), p.out...)
-}
-
-// Tail returns the last n lines of output.
-func (p *Proc) Tail(n int) string {
-	l := p.Lines()
-	return strings.Join(l[max(0, len(l)-n):], "\n")
-}
-
-// Events returns the JSON log lines whose "msg" is msg.
-func (p *Proc) Events(msg string) []map[string]any {
-	var out []map[string]any
-	for _, l := range p.Lines() {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == msg {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// WaitEvent waits up to d for a JSON log line with msg and returns it.
-func (p *Proc) WaitEvent(t testing.TB, msg string, d time.Duration) map[string]any {
-	t.Helper()
-	var ev map[string]any
-	Eventually(t, d, "%s to log %q", func() bool {
-		if evs := p.Events(msg); len(evs) > 0 {
-			ev = evs[0]
-			return true
-		}
-		return false
-	}, p.Name, msg)
-	return ev
-}
-
-// Eventually polls cond every 50ms for up to d, failing the test with the formatted
-// what if it never holds.
-func Eventually(t testing.TB, d time.Duration, what string, cond func() bool, args ...any) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for "+what, append([]any{d}, args...)...)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 

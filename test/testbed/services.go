@@ -1,10 +1,13 @@
 package testbed
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/dockercoins/dockercoins"
 )
 
 // Service is one of the project's services, started from its binary for a test.
@@ -27,18 +30,25 @@ func StartService(t testing.TB, service string, env ...string) *Service {
 // URL is the service's base URL.
 func (s *Service) URL() string { return "http://" + s.Addr }
 
-// WorkerLoops reads the loops a worker at addr has completed, from its status line
-// ("WORKER running on <host>: N loops, ...").
-func WorkerLoops(c *http.Client, addr string) (int64, error) {
+// WorkerStatus reads the status a worker at addr serves as JSON at GET /.
+func WorkerStatus(c *http.Client, addr string) (dockercoins.WorkerStatus, error) {
+	var st dockercoins.WorkerStatus
 	resp, err := c.Get("http://" + addr + "/")
 	if err != nil {
-		return 0, err
+		return st, err
 	}
 	defer resp.Body.Close()
-	var host string
-	var loops int64
-	if _, err := fmt.Fscanf(resp.Body, "WORKER running on %s %d loops", &host, &loops); err != nil {
-		return 0, fmt.Errorf("worker status at %s: %w", addr, err)
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("worker status at %s: %s", addr, resp.Status)
 	}
-	return loops, nil
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, fmt.Errorf("worker status at %s: %w", addr, err)
+	}
+	return st, nil
+}
+
+// WorkerLoops reads the loops a worker at addr has completed, from its status.
+func WorkerLoops(c *http.Client, addr string) (int64, error) {
+	st, err := WorkerStatus(c, addr)
+	return st.Loops, err
 }

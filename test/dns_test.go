@@ -1,4 +1,4 @@
-package peer
+package test
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/dockercoins/dockercoins/peer"
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
@@ -56,7 +57,7 @@ func register(t *testing.T, c *testbed.Consul, name string, in *instance) {
 	}
 }
 
-func resolves(t *testing.T, d *DNS, service string, want []string) bool {
+func resolves(t *testing.T, d *peer.DNS, service string, want []string) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -83,7 +84,7 @@ func TestDNSFindsEveryHealthyInstanceAndSkipsFailingOnes(t *testing.T) {
 	slices.Sort(want)
 
 	testbed.Eventually(t, 10*time.Second, "consul dns to answer the %d healthy instances", func() bool {
-		return resolves(t, &DNS{Server: c.DNSAddr}, "web", want) // a new cache every time
+		return resolves(t, &peer.DNS{Server: c.DNSAddr}, "web", want) // a new cache every time
 	}, len(want))
 	if got := len(c.Passing("web")); got != len(want) {
 		t.Fatalf("consul says %d instances pass, want %d", got, len(want))
@@ -91,7 +92,7 @@ func TestDNSFindsEveryHealthyInstanceAndSkipsFailingOnes(t *testing.T) {
 
 	// A cached answer follows the checks: the failing instance recovers, a healthy one
 	// starts failing.
-	d := &DNS{Server: c.DNSAddr, TTL: 100 * time.Millisecond}
+	d := &peer.DNS{Server: c.DNSAddr, TTL: 100 * time.Millisecond}
 	if !resolves(t, d, "web", want) {
 		t.Fatal("cached resolver: wrong first answer")
 	}
@@ -113,11 +114,23 @@ func TestDNSFindsEveryHealthyInstanceAndSkipsFailingOnes(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 	}
 	// A resolver that never had an answer says why.
-	_, err := (&DNS{Server: c.DNSAddr}).Resolve(context.Background(), "web")
+	_, err := (&peer.DNS{Server: c.DNSAddr}).Resolve(context.Background(), "web")
 	if err == nil {
 		t.Fatal("a fresh resolver with the agent down answered without error")
 	}
 	t.Logf("agent down: %v", err)
+}
+
+// changesAfter registers change, then asks d every Poll until its answer for service
+// is want, and returns how long the old answer was kept from first, the time just
+// before the first lookup that gave it.
+func changesAfter(t *testing.T, d *peer.DNS, service string, first time.Time, change func(), want []string) time.Duration {
+	t.Helper()
+	change()
+	testbed.Eventually(t, 20*time.Second, "the answer for %s to become %v", func() bool {
+		return resolves(t, d, service, want)
+	}, service, want)
+	return time.Since(first)
 }
 
 func TestDNSHonoursTheAgentsTTLOverTCPToo(t *testing.T) {
@@ -125,7 +138,7 @@ func TestDNSHonoursTheAgentsTTLOverTCPToo(t *testing.T) {
 	// Forty instances do not fit in a udp answer, which Consul trims without a word: all
 	// forty must come back.
 	var want []string
-	for i := range 40 {
+	add := func(i int) {
 		port := 20000 + i
 		err := c.Client.Agent().ServiceRegister(&api.AgentServiceRegistration{
 			ID: fmt.Sprintf("many-%d", i), Name: "many", Address: "127.0.0.9", Port: port,
@@ -134,30 +147,27 @@ func TestDNSHonoursTheAgentsTTLOverTCPToo(t *testing.T) {
 			t.Fatal(err)
 		}
 		want = append(want, fmt.Sprintf("127.0.0.9:%d", port))
+		slices.Sort(want)
 	}
-	slices.Sort(want)
-	d := &DNS{Server: c.DNSAddr, TTL: 100 * time.Millisecond}
-	d.init()
+	for i := range 40 {
+		add(i)
+	}
 	testbed.Eventually(t, 10*time.Second, "all 40 instances in one answer", func() bool {
-		addrs, ttl, err := d.lookup(context.Background(), "many")
-		if err != nil || !slices.Equal(addrs, want) {
-			return false
-		}
-		if ttl != 7*time.Second {
-			t.Fatalf("answer TTL read as %v, want the agent's 7s", ttl)
-		}
-		return true
+		return resolves(t, &peer.DNS{Server: c.DNSAddr}, "many", want) // a new cache every time
 	})
 
-	// The cache keeps it for the TTL, not the shorter floor.
+	// The cache keeps the answer for the agent's TTL, not the shorter floor: a 41st
+	// instance shows about 7s after the first answer.
+	d := &peer.DNS{Server: c.DNSAddr, TTL: 100 * time.Millisecond}
+	first := time.Now()
 	if !resolves(t, d, "many", want) {
 		t.Fatal("wrong answer")
 	}
-	d.mu.Lock()
-	left := time.Until(d.cache["many"].expires)
-	d.mu.Unlock()
-	if left < 6*time.Second || left > 7*time.Second {
-		t.Fatalf("answer kept for %v more, want about 7s", left)
+	more := slices.Sorted(slices.Values(append(slices.Clone(want), "127.0.0.9:20040")))
+	kept := changesAfter(t, d, "many", first, func() { add(40) }, more)
+	t.Logf("answer kept for %v", kept)
+	if kept < 6*time.Second || kept > 8*time.Second {
+		t.Fatalf("answer kept for %v, want about the agent's 7s", kept)
 	}
 }
 
@@ -165,16 +175,26 @@ func TestDNSFloorAppliesToConsulsDefaultTTL(t *testing.T) {
 	c := testbed.StartConsul(t)
 	in := startInstance(t, "127.0.0.1")
 	register(t, c, "one", in)
-	d := &DNS{Server: c.DNSAddr, TTL: 3 * time.Second}
 	testbed.Eventually(t, 10*time.Second, "the instance to pass", func() bool {
-		return resolves(t, d, "one", []string{in.addr()})
+		return resolves(t, &peer.DNS{Server: c.DNSAddr}, "one", []string{in.addr()})
 	})
-	d.mu.Lock()
-	a := d.cache["one"]
-	left := time.Until(a.expires)
-	d.mu.Unlock()
-	if left < 2*time.Second || left > 3*time.Second {
-		t.Fatalf("answer with TTL 0 kept for %v more, want the 3s floor", left)
+	// Consul answers with TTL 0; the answer is kept for the floor all the same: a second
+	// instance shows about 3s after the first answer.
+	d := &peer.DNS{Server: c.DNSAddr, TTL: 3 * time.Second}
+	first := time.Now()
+	if !resolves(t, d, "one", []string{in.addr()}) {
+		t.Fatal("wrong answer")
+	}
+	second := "127.0.0.9:20001"
+	kept := changesAfter(t, d, "one", first, func() {
+		err := c.Client.Agent().ServiceRegister(&api.AgentServiceRegistration{ID: "one-b", Name: "one", Address: "127.0.0.9", Port: 20001})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}, slices.Sorted(slices.Values([]string{in.addr(), second})))
+	t.Logf("answer kept for %v", kept)
+	if kept < 2*time.Second || kept > 4*time.Second {
+		t.Fatalf("answer with TTL 0 kept for %v, want the 3s floor", kept)
 	}
 	_, err := d.Resolve(context.Background(), "nosuchservice")
 	if err == nil || !strings.Contains(err.Error(), "no healthy instance of nosuchservice") {

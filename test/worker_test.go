@@ -1,41 +1,23 @@
-package worker
+package test
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/dockercoins/dockercoins/services/worker"
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
-// syncBuffer is a bytes.Buffer safe to write from the worker while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func TestMetricsCountLoops(t *testing.T) {
+// The worker program, run in the test against fake rng and hasher servers and a real
+// Redis, measures its loops and its calls at /metrics, and its status agrees.
+func TestWorkerMetricsCountLoops(t *testing.T) {
 	rng := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write(bytes.Repeat([]byte{7}, 32))
 	}))
@@ -51,10 +33,10 @@ func TestMetricsCountLoops(t *testing.T) {
 		"ADDR": "127.0.0.1:0", "LOG_FORMAT": "json", "WORKER_PAUSE": "1ms", "WORKER_FLUSH_EVERY": "100ms",
 		"RNG_ADDR": rng.URL, "HASHER_ADDR": hasher.URL, "REDIS_ADDR": redis.Addr,
 	}
-	var out syncBuffer
+	out := &testbed.Log{Name: "worker"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &out) }()
+	go func() { done <- worker.Run(ctx, nil, func(k string) string { return env[k] }, out) }()
 	defer func() {
 		cancel()
 		if err := <-done; err != nil {
@@ -62,17 +44,7 @@ func TestMetricsCountLoops(t *testing.T) {
 		}
 	}()
 
-	var addr string
-	testbed.Eventually(t, 10*time.Second, "the worker to listen", func() bool {
-		for _, line := range strings.Split(out.String(), "\n") {
-			var ev map[string]any
-			if json.Unmarshal([]byte(line), &ev) == nil && ev["msg"] == "listening" {
-				addr = ev["addr"].(string)
-				return true
-			}
-		}
-		return false
-	})
+	addr := out.WaitEvent(t, "listening", 10*time.Second)["addr"].(string)
 	metrics := "http://" + addr + "/metrics"
 	read := func(name string) float64 {
 		t.Helper()
@@ -97,7 +69,7 @@ func TestMetricsCountLoops(t *testing.T) {
 	if n := read("http_client_request_duration_seconds_count"); n < 40 {
 		t.Errorf("client request histogram holds %v requests", n)
 	}
-	// The status line and the metric count the same loops.
+	// The status and the metric count the same loops.
 	loopsNow := read("worker_loops_total")
 	loops, err := testbed.WorkerLoops(http.DefaultClient, addr)
 	if err != nil {

@@ -1,0 +1,31 @@
+package testbed
+
+import (
+	"testing"
+	"time"
+)
+
+// Poll is how often Within and Eventually check their condition.
+const Poll = 50 * time.Millisecond
+
+// Within checks cond every Poll for up to d and reports whether it came to hold. It
+// is the one polling loop of the tests: Eventually is it, failing the test.
+func Within(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(Poll)
+	}
+	return true
+}
+
+// Eventually checks cond every Poll for up to d, failing the test with the formatted
+// what if it never holds.
+func Eventually(t testing.TB, d time.Duration, what string, cond func() bool, args ...any) {
+	t.Helper()
+	if !Within(d, cond) {
+		t.Fatalf("timed out after %s waiting for "+what, append([]any{d}, args...)...)
+	}
+}
