@@ -63,7 +63,7 @@ func TestConsulEveryServiceRegistersAndDeregistersOnSIGTERM(t *testing.T) {
 	}
 
 	loops, _ := stopped(t, svcs["worker"], syscall.SIGTERM)
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 	for _, name := range []string{"worker", "webui", "rng", "hasher"} {
@@ -136,7 +136,7 @@ func TestConsulSpreadsAWorkersRequestsOverRngInstances(t *testing.T) {
 		t.Fatalf("unfair spread: %d and %d requests", n0, n1)
 	}
 	loops, _ := stopped(t, w, syscall.SIGTERM)
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 }
@@ -162,7 +162,7 @@ func TestConsulLosingAnRngInstanceCostsNoLoop(t *testing.T) {
 	if evs := w.Events("loop failed; backing off")[failed:]; len(evs) > 0 {
 		t.Fatalf("%d failed loops after the kill, first: %v", len(evs), evs[0])
 	}
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 }
@@ -191,7 +191,7 @@ func TestConsulAgentRestartServicesRegisterAgain(t *testing.T) {
 	if evs := w.Events("loop failed; backing off")[failed:]; len(evs) > 0 {
 		t.Fatalf("%d failed loops across the agent restart, first: %v", len(evs), evs[0])
 	}
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 }

@@ -73,7 +73,7 @@ func stopped(t *testing.T, w *testbed.Service, sig syscall.Signal) (loops, coins
 
 func waitHashes(t *testing.T, r *testbed.Redis, atLeast int64) {
 	t.Helper()
-	testbed.Eventually(t, 20*time.Second, "hashes >= %d", func() bool { return r.Int("hashes") >= atLeast }, atLeast)
+	testbed.Eventually(t, 20*time.Second, "hashes >= %d", func() bool { return r.Hashes() >= atLeast }, atLeast)
 }
 
 func TestAccountingIsExactWithSeveralWorkers(t *testing.T) {
@@ -95,10 +95,10 @@ func TestAccountingIsExactWithSeveralWorkers(t *testing.T) {
 		}
 		loops, coins = loops+l, coins+c
 	}
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; workers completed %d loops", got, loops)
 	}
-	if got := a.redis.HLen("wallet"); got != coins {
+	if got := a.redis.Coins(); got != coins {
 		t.Fatalf("wallet holds %d coins; workers found %d", got, coins)
 	}
 	t.Logf("%d loops, %d coins, all counted once", loops, coins)
@@ -126,7 +126,7 @@ func TestRedisOutageLosesNoCount(t *testing.T) {
 		return code == http.StatusOK
 	})
 	loops, _ := stopped(t, w, syscall.SIGTERM)
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("after the outage redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 }
@@ -147,7 +147,7 @@ func TestFailedLoopsAreNotCounted(t *testing.T) {
 	rng.Kill() // down again, mid-run
 	time.Sleep(500 * time.Millisecond)
 	loops, _ := stopped(t, w, syscall.SIGTERM)
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 }

@@ -34,17 +34,17 @@ func TestLedgerApplyIsExactlyOnce(t *testing.T) {
 	if fresh, _ := (&redis.Ledger{Client: c, Worker: "w2"}).Apply(ctx, dockercoins.Batch{Seq: 1, Hashes: 10}); !fresh {
 		t.Fatal("w2's first batch was skipped")
 	}
-	if got := srv.Int("hashes"); got != 16 {
+	if got := srv.Hashes(); got != 16 {
 		t.Fatalf("hashes = %d, want 16", got)
 	}
-	if got := srv.HLen("wallet"); got != 1 {
+	if got := srv.Coins(); got != 1 {
 		t.Fatalf("wallet has %d coins, want 1", got)
 	}
-	if v, _ := c.HGet(ctx, "wallet", "0abc").Bytes(); len(v) != 2 || v[0] != 1 {
+	if v, _ := c.HGet(ctx, dockercoins.WalletKey, "0abc").Bytes(); len(v) != 2 || v[0] != 1 {
 		t.Fatalf("a coin found again replaced the first: %v", v)
 	}
-	if srv.Int("speed:101") != 3 {
-		t.Fatalf("speed:101 = %d", srv.Int("speed:101"))
+	if srv.Int(dockercoins.SpeedPrefix+"101") != 3 {
+		t.Fatalf("speed:101 = %d", srv.Int(dockercoins.SpeedPrefix+"101"))
 	}
 	// The web UI's reader sees what the ledger wrote.
 	st, err := (&redis.Reader{Client: c}).Read(ctx, 5)

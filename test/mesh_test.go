@@ -63,7 +63,7 @@ func TestMeshWorkerMinesOverMutualTLS(t *testing.T) {
 	w := a.worker(t)
 	waitHashes(t, a.redis, 100)
 	loops, _ := stopped(t, w, syscall.SIGTERM)
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 	if n := len(w.Events("loop failed; backing off")); n != 0 {
@@ -116,11 +116,11 @@ func TestMeshIntentionFlipTakesEffectWithoutRestart(t *testing.T) {
 	setRngIntention(t, a.consul.Client, api.IntentionActionDeny)
 	w.WaitEvent(t, "loop failed; backing off", 10*time.Second)
 	setRngIntention(t, a.consul.Client, api.IntentionActionAllow)
-	before := a.redis.Int("hashes")
+	before := a.redis.Hashes()
 	waitHashes(t, a.redis, before+50)
 
 	loops, _ := stopped(t, w, syscall.SIGTERM)
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 }
@@ -162,14 +162,14 @@ func TestMeshCARootRotationCostsNoLoop(t *testing.T) {
 	// staggers re-signing after a root change over up to 30 s.
 	w.WaitEvent(t, "connect: leaf certificate rotated", time.Minute)
 	a.rng.WaitEvent(t, "connect: leaf certificate rotated", time.Minute)
-	before := a.redis.Int("hashes")
+	before := a.redis.Hashes()
 	waitHashes(t, a.redis, before+100)
 
 	loops, _ := stopped(t, w, syscall.SIGTERM)
 	if n := len(w.Events("loop failed; backing off")); n != failedBefore {
 		t.Fatalf("%d loops failed during the rotation: %v", n-failedBefore, w.Events("loop failed; backing off"))
 	}
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 }

@@ -216,9 +216,9 @@ func stillMining(t *testing.T, a *app, w *testbed.Service) {
 		}
 		return n
 	}
-	l0, h0 := loops(), a.redis.Int("hashes")
+	l0, h0 := loops(), a.redis.Hashes()
 	testbed.Eventually(t, 10*time.Second, "50 more loops, counted in Redis", func() bool {
-		return loops() >= l0+50 && a.redis.Int("hashes") >= h0+50
+		return loops() >= l0+50 && a.redis.Hashes() >= h0+50
 	})
 	for _, s := range []*testbed.Service{a.rng, a.hasher} {
 		if n, found, err := testbed.Metric(s.URL()+"/metrics", "http_server_request_duration_seconds_count"); err != nil || !found || n == 0 {
@@ -245,7 +245,7 @@ func TestMiningGoesOnWithTracingEndpointClosed(t *testing.T) {
 	droppedSpans(t, w)
 	stillMining(t, a, w)
 	loops, _ := stopped(t, w, syscall.SIGTERM)
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 }
@@ -265,7 +265,7 @@ func TestMiningGoesOnWhenJaegerDies(t *testing.T) {
 	stillMining(t, a, w)
 	start := time.Now()
 	loops, _ := stopped(t, w, syscall.SIGTERM)
-	if got := a.redis.Int("hashes"); got != loops {
+	if got := a.redis.Hashes(); got != loops {
 		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
 	}
 	t.Logf("worker stopped %v after SIGTERM with Jaeger gone", time.Since(start).Round(time.Millisecond))

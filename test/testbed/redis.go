@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockercoins/dockercoins"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -76,3 +77,9 @@ func (r *Redis) HLen(key string) int64 {
 	n, _ := c.HLen(context.Background(), key).Result()
 	return n
 }
+
+// Hashes reads the count of hashes all workers have flushed.
+func (r *Redis) Hashes() int64 { return r.Int(dockercoins.HashesKey) }
+
+// Coins reads how many coins the wallet holds.
+func (r *Redis) Coins() int64 { return r.HLen(dockercoins.WalletKey) }
