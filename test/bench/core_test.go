@@ -39,9 +39,9 @@ func (s *stack) scaleTo(b *testing.B, n int, pause string) {
 // rate measures hashes/s counted in Redis over d, after warm-up.
 func (s *stack) rate(warmup, d time.Duration) float64 {
 	time.Sleep(warmup)
-	h0, t0 := s.redis.Int("hashes"), time.Now()
+	h0, t0 := s.redis.Hashes(), time.Now()
 	time.Sleep(d)
-	h1 := s.redis.Int("hashes")
+	h1 := s.redis.Hashes()
 	return float64(h1-h0) / time.Since(t0).Seconds()
 }
 

@@ -43,9 +43,9 @@ func BenchmarkMesh(b *testing.B) {
 		}
 		time.Sleep(3 * time.Second)
 		const d = 15 * time.Second
-		p0, m0, t0 := plain.redis.Int("hashes"), meshed.redis.Int("hashes"), time.Now()
+		p0, m0, t0 := plain.redis.Hashes(), meshed.redis.Hashes(), time.Now()
 		time.Sleep(d)
-		p1, m1 := plain.redis.Int("hashes"), meshed.redis.Int("hashes")
+		p1, m1 := plain.redis.Hashes(), meshed.redis.Hashes()
 		secs := time.Since(t0).Seconds()
 		pr, mr := float64(p1-p0)/secs, float64(m1-m0)/secs
 		tb.add(n, pr, mr, fmt.Sprintf("%.1f%%", 100*(pr-mr)/pr))
