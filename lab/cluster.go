@@ -32,6 +32,10 @@ func LabNet() *Net { return &Net{Prefix: "10.199.0", Bridge: "dc-br", Tag: "dc-"
 // ServerIP is the address of a cluster's server node on net.
 func ServerIP(net *Net) string { return net.Prefix + ".2" }
 
+// ClientNode is client node n<i> of a cluster on net (i from 1), as StartCluster
+// creates it.
+func ClientNode(net *Net, i int) *Node { return net.Node(fmt.Sprintf("n%d", i), 10+i) }
+
 // StartCluster creates the nodes on c.Net, provisions each with lab/provision/node.sh
 // (the script the Vagrant VMs run) and starts its agents, then waits until every
 // client is ready.
@@ -52,11 +56,12 @@ func StartCluster(ctx context.Context, c Cluster) (*Stack, error) {
 		return nil, err
 	}
 	for i := 1; i <= c.Nodes; i++ {
-		node, err := c.Net.AddNode(fmt.Sprintf("n%d", i), 10+i)
+		name := fmt.Sprintf("n%d", i)
+		node, err := c.Net.AddNode(name, 10+i) // as ClientNode names it
 		if err != nil {
 			return nil, err
 		}
-		if err := c.provision(ctx, node, fmt.Sprintf("n%d", i), "client"); err != nil {
+		if err := c.provision(ctx, node, name, "client"); err != nil {
 			return nil, err
 		}
 	}

@@ -74,10 +74,15 @@ func FreeNet(tag string) (*Net, error) {
 	return nil, errors.New("no free 10.199.x.0/24 range for a network")
 }
 
+// Node names the node AddNode(name, host) adds, without creating it.
+func (n *Net) Node(name string, host int) *Node {
+	return &Node{Name: n.Tag + name, IP: fmt.Sprintf("%s.%d", n.Prefix, host)}
+}
+
 // AddNode adds a namespace named <Tag><name> with the address <Prefix>.<host>.
 func (n *Net) AddNode(name string, host int) (*Node, error) {
 	n.nodes++
-	nd := &Node{Name: n.Tag + name, IP: fmt.Sprintf("%s.%d", n.Prefix, host)}
+	nd := n.Node(name, host)
 	veth := fmt.Sprintf("%sv%d", strings.TrimSuffix(n.Bridge, "br"), n.nodes)
 	for _, args := range [][]string{
 		{"netns", "add", nd.Name},
