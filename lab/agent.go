@@ -29,11 +29,15 @@ type Agent struct {
 }
 
 // Start starts the agent in a session of its own, so it outlives the caller and a
-// terminal's hangup, and waits (up to 30 s) until it is ready.
+// terminal's hangup, and waits (up to 30 s) until it is ready. An agent its pid file
+// shows running already is only waited for.
 func (a Agent) Start(ctx context.Context) error {
 	pidfile := a.pidfile()
 	if pid, ok := readPid(pidfile); ok && alive(pid) {
-		return fmt.Errorf("%s agent already running (pid %d, %s)", a.Name, pid, pidfile)
+		// Started by an earlier run, as `make up` run twice does: use it.
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return waitFor(ctx, "the running "+a.Name+" agent (pid "+strconv.Itoa(pid)+")", func() error { return a.Ready(ctx) })
 	}
 	log, err := os.Create(filepath.Join(a.State, a.Name+".log"))
 	if err != nil {
