@@ -4,7 +4,7 @@ GO ?= go
 CACHE ?= $(HOME)/.cache/dockercoins
 export PATH := $(CACHE)/bin:$(PATH)
 
-.PHONY: help build tools up down scale cluster cluster-down test fuzz bench deps
+.PHONY: help build tools up down scale status cluster cluster-down test fuzz bench deps
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
@@ -17,24 +17,30 @@ build: ## build the four services into bin/
 tools: ## provide the pinned Consul, Nomad and Jaeger (built once into ~/.cache/dockercoins)
 	@tools/install.sh >/dev/null
 
+# The host-side control program (cmd/dockercoins; `go run ./cmd/dockercoins help`).
+DOCKERCOINS = $(GO) run ./cmd/dockercoins
+
 MESH ?= true
 up: deps tools build ## run the app on Consul and Nomad dev agents in the background (MESH=false: no Connect); print the URLs
-	@MESH=$(MESH) lab/up.sh
+	@$(DOCKERCOINS) up -mesh=$(MESH)
 
 down: ## stop the jobs and the agents `make up` started
-	@lab/down.sh
+	@$(DOCKERCOINS) down
 
 SERVICE ?= worker
 COUNT ?=
 scale: ## scale a service of the running app: make scale SERVICE=worker COUNT=10
-	@lab/scale.sh $(SERVICE) $(COUNT)
+	@$(DOCKERCOINS) scale $(SERVICE) $(COUNT)
+
+status: ## each group's instances, healthy count and nodes, and the URLs
+	@$(DOCKERCOINS) status
 
 NODES ?= 3
 cluster: deps tools build ## a cluster of NODES Nomad clients in network namespaces, app running (root)
-	@lab/cluster.sh up $(NODES)
+	@$(DOCKERCOINS) cluster up -nodes $(NODES)
 
 cluster-down: ## stop the cluster `make cluster` started
-	@lab/cluster.sh down
+	@$(DOCKERCOINS) cluster down
 
 test: deps tools ## run every test (the product's unit tests, then test/'s module), then short fuzz runs
 	$(GO) test -count=1 -timeout 35m ./...

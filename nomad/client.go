@@ -1,7 +1,8 @@
 // Package nomad runs DockerCoins' job files on a Nomad cluster through Nomad's HTTP API
 // (github.com/hashicorp/nomad/api): it parses a job file through the agent with HCL2
 // variables, registers it and waits for a healthy deployment, scales a group, and lists
-// allocations with the nodes they run on. Tests, benchmarks and `make scale` share it.
+// allocations with the nodes they run on. Package lab (behind `make up`, `make scale`,
+// `make cluster`), the tests and the benchmarks share it.
 package nomad
 
 import (

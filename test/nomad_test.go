@@ -16,7 +16,7 @@ import (
 	"github.com/hashicorp/nomad/api"
 )
 
-// TestNomadSingleNode runs the stack of `make up`, the dev agents of lab/provision/dev.sh
+// TestNomadSingleNode runs the stack of `make up`, the dev agents of lab.StartDev
 // and the three jobs, in a network namespace: every group becomes healthy, every
 // instance answers through Consul DNS, hashes rise in Redis, and when the job stops the
 // workers' final counts add up to exactly what Redis holds.
@@ -130,7 +130,7 @@ func checkJobFiles(t *testing.T, dev *testbed.NomadDev) {
 }
 
 // TestNomadCluster runs the lab of `make cluster` (servers and three clients, each node
-// in a network namespace of its own, provisioned by lab/provision/node.sh) and drives
+// in a network namespace of its own, as lab.StartCluster makes them) and drives
 // it through Nomad's API: scaling spreads new instances over the nodes and raises the
 // speed, a rolling update leaves no second without a hash, and a lost node's instances
 // move to the others while no hash is lost or counted twice.

@@ -14,14 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/nomad"
 	"github.com/dockercoins/dockercoins/test/testbed"
 	"github.com/hashicorp/nomad/api"
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// The app's groups, and what each one's GET / starts with.
-var groups = map[string]string{"rng": "RNG running on", "hasher": "HASHER running on", "worker": "WORKER running on", "webui": "<!"}
+// The app's groups, and what each one's GET / starts with (the worker's is its JSON status).
+var groups = map[string]string{"rng": "RNG running on", "hasher": "HASHER running on", "worker": `{"hostname":`, "webui": "<!"}
 
 // jobFile is the path of one of the job files.
 func jobFile(name string) string { return filepath.Join(testbed.Root(), "jobs", name) }
@@ -158,7 +159,7 @@ func redisOf(t testing.TB, c *nomad.Client) *goredis.Client {
 
 func hashes(t testing.TB, r *goredis.Client) int64 {
 	t.Helper()
-	n, err := r.Get(context.Background(), "hashes").Int64()
+	n, err := r.Get(context.Background(), dockercoins.HashesKey).Int64()
 	if err != nil && err != goredis.Nil {
 		t.Fatalf("read hashes: %v", err)
 	}
@@ -222,7 +223,7 @@ func checkExact(t testing.TB, s tally, r *goredis.Client) {
 	if got != s.loops {
 		t.Errorf("redis counts %d hashes; the %d workers completed %d loops", got, s.workers, s.loops)
 	}
-	coins, _ := r.HLen(context.Background(), "wallet").Result()
+	coins, _ := r.HLen(context.Background(), dockercoins.WalletKey).Result()
 	if coins != s.coins {
 		t.Errorf("wallet holds %d coins; workers found %d", coins, s.coins)
 	}
@@ -294,7 +295,7 @@ func checkNoGap(t testing.TB, r *goredis.Client, from, to time.Time) {
 	var gaps []int64
 	lowest := int64(-1)
 	for s := from.Unix(); s < to.Unix(); s++ {
-		n, _ := r.Get(context.Background(), "speed:"+strconv.FormatInt(s, 10)).Int64()
+		n, _ := r.Get(context.Background(), dockercoins.SpeedPrefix+strconv.FormatInt(s, 10)).Int64()
 		if n == 0 {
 			gaps = append(gaps, s-from.Unix())
 		}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Provisions one node of the lab: renders the agent configs of lab/consul and lab/nomad
-# for it and starts a Consul agent and a Nomad agent. `make cluster` runs it once for the
-# server (in the root network namespace) and once per client (each in its own network
-# namespace); the Vagrant lab runs it on each VM.
+# for it and, on a VM, starts a Consul agent and a Nomad agent as systemd units. The
+# Vagrant lab runs it on each VM; `make cluster` (package lab) runs it in each node's
+# network namespace to render the configs only, and starts the agents itself.
 #
 #   lab/provision/node.sh <name> <ip> <server-ip> [roles]
 #
@@ -16,9 +16,9 @@
 #   CLIENT_ADDR  where the Consul agent serves HTTP and DNS (default "127.0.0.1 <ip>")
 #   CONSUL_ADDR  the Consul HTTP address the Nomad agent uses (default 127.0.0.1:8500)
 #   IFACE        the interface Nomad gives tasks addresses on (default: the one holding <ip>)
-#   LAB_INIT     background (default: pid files) or systemd (units dockercoins-consul,
-#                dockercoins-nomad)
-# consul and nomad are taken from PATH.
+#   LAB_INIT     none (default: render the configs, print nothing, start nothing) or
+#                systemd (also start the units dockercoins-consul, dockercoins-nomad)
+# With systemd, consul and nomad are taken from PATH.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -31,8 +31,8 @@ CLIENT_ADDR=${CLIENT_ADDR:-127.0.0.1 $NODE_IP}
 CONSUL_ADDR=${CONSUL_ADDR:-127.0.0.1:8500}
 IFACE=${IFACE:-$(iface_of "$NODE_IP")}
 [ -n "$IFACE" ] || die "no interface holds $NODE_IP"
-command -v consul >/dev/null || die "consul not found on PATH (make tools)"
-command -v nomad >/dev/null || die "nomad not found on PATH (make tools)"
+init=${LAB_INIT:-none}
+case $init in none | systemd) ;; *) die "LAB_INIT must be none or systemd, got $init" ;; esac
 
 mkdir -p "$state/consul.d" "$state/nomad.d" "$DATA_DIR"
 rm -f "$state"/consul.d/*.hcl "$state"/nomad.d/*.hcl
@@ -48,9 +48,13 @@ if [[ $roles == *client* ]]; then
 	render "$LAB_DIR/nomad/client.hcl" "$state/nomad.d/client.hcl"
 fi
 
-start_agent consul "$state" "$(command -v consul)" agent -config-dir "$state/consul.d"
+[ "$init" = systemd ] || exit 0
+
+command -v consul >/dev/null || die "consul not found on PATH (make tools)"
+command -v nomad >/dev/null || die "nomad not found on PATH (make tools)"
+start_unit consul "$(command -v consul)" agent -config-dir "$state/consul.d"
 consul_http=http://${CLIENT_ADDR##* }:8500
 wait_for "the Consul agent of $NODE_NAME" 30 consul members -http-addr "$consul_http"
-start_agent nomad "$state" "$(command -v nomad)" agent -config "$state/nomad.d"
+start_unit nomad "$(command -v nomad)" agent -config "$state/nomad.d"
 wait_for "the Nomad agent of $NODE_NAME" 30 nomad agent-info -address "http://$NODE_IP:4646"
 echo "$NODE_NAME ($roles) up at $NODE_IP: Consul $consul_http, Nomad http://$NODE_IP:4646"

@@ -4,43 +4,66 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/dockercoins/dockercoins/lab"
 	"github.com/dockercoins/dockercoins/nomad"
 )
 
-// NomadDev is the single-node platform of `make up`, a Consul dev agent and a Nomad dev
-// agent started by lab/provision/dev.sh, in a network namespace of the test's own, so
-// the jobs' fixed ports (webui 8000, Jaeger 16686) are free.
+// NomadDev is the single-node stack of `make up` (lab.StartDev), in a network namespace
+// of the test's own, so the jobs' fixed ports (webui 8000, Jaeger 16686) are free.
 type NomadDev struct {
 	Node      *Node
+	Dev       lab.Dev // what lab.Up and lab.Down take
 	Nomad     *nomad.Client
 	NomadAddr string // http://<ip>:4646
 	ConsulDNS string // <ip>:8600
 }
 
-// StartNomadDev starts the dev agents and waits until the Nomad client is ready. The
-// agents, and anything Nomad still runs, stop when the test ends.
-func StartNomadDev(t testing.TB) *NomadDev {
+// DevSpec makes a namespace and a state folder for the dev stack, without starting
+// it, and brings down whatever runs there (lab.Down) when the test ends.
+func DevSpec(t testing.TB) *NomadDev {
 	t.Helper()
 	state := stateDir(t)
-	node := NewNet(t).Node("dev", 2)
-	t.Cleanup(func() { stopAgents(t, state) })
-	runLab(t, node, "lab/provision/dev.sh", node.IP)(map[string]string{"LAB_STATE": state})
+	node, err := NewNet(t).AddNode("dev", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := &NomadDev{Node: node, NomadAddr: "http://" + node.IP + ":4646", ConsulDNS: node.IP + ":8600"}
+	d.Dev = lab.Dev{Root: Root(), State: state, IP: node.IP, Netns: node.Name, Tools: Tools(t)}
 	d.Nomad = nomadClient(t, d.NomadAddr)
+	t.Cleanup(func() {
+		showLogs(t, state)
+		lab.Down(context.Background(), d.Dev)
+	})
 	return d
 }
 
-// NomadCluster is the multi-node lab of `make cluster`: the Consul and Nomad servers on
-// one node, and clients n1, n2, ... each on a node of its own with its own Consul agent,
-// every node provisioned by lab/provision/node.sh. Unlike `make cluster` the servers
-// too are in a namespace, so nothing binds in the machine's own network.
+// StartNomadDev starts the dev agents, as `make up` does, and waits until the Nomad
+// client is ready. The agents, and anything Nomad still runs, stop when the test ends.
+func StartNomadDev(t testing.TB) *NomadDev {
+	t.Helper()
+	d := DevSpec(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if _, err := lab.StartDev(ctx, d.Dev); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// Tools are the pinned consul, nomad and jaeger.
+func Tools(t testing.TB) lab.Tools {
+	return lab.Tools{Consul: Tool(t, "consul"), Nomad: Tool(t, "nomad"), Jaeger: Tool(t, "jaeger")}
+}
+
+// NomadCluster is the multi-node lab of `make cluster` (lab.StartCluster): the Consul
+// and Nomad servers on one node, and clients n1, n2, ... each on a node of its own with
+// its own Consul agent, every node provisioned by lab/provision/node.sh.
 type NomadCluster struct {
 	Server    *Node
 	Clients   map[string]*Node // by Nomad node name
@@ -51,32 +74,25 @@ type NomadCluster struct {
 }
 
 // StartNomadCluster starts a server node and n client nodes and waits until every
-// client is ready.
+// client is ready. It all stops when the test ends.
 func StartNomadCluster(t testing.TB, n int) *NomadCluster {
 	t.Helper()
 	state := stateDir(t)
 	net := NewNet(t)
-	c := &NomadCluster{Server: net.Node("server", 2), Clients: map[string]*Node{}, state: state}
-	c.NomadAddr = "http://" + c.Server.IP + ":4646"
-	c.ConsulDNS = c.Server.IP + ":8600"
-	names := make([]string, n)
-	for i := range n {
-		names[i] = fmt.Sprintf("n%d", i+1)
-		c.Clients[names[i]] = net.Node(names[i], 11+i)
-	}
-	// Registered after the nodes, so it runs before their namespaces go.
-	t.Cleanup(func() { stopAgents(t, state) })
-	env := map[string]string{"LAB_STATE": state}
-	runLab(t, c.Server, "lab/provision/node.sh", "server", c.Server.IP, c.Server.IP, "server")(env)
-	for _, name := range names {
-		node := c.Clients[name]
-		runLab(t, node, "lab/provision/node.sh", name, node.IP, c.Server.IP, "client")(env)
-	}
-	c.Nomad = nomadClient(t, c.NomadAddr)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(func() {
+		showLogs(t, state)
+		lab.StopCluster(context.Background(), net, state)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := c.Nomad.WaitNodes(ctx, n); err != nil {
+	s, err := lab.StartCluster(ctx, lab.Cluster{Root: Root(), State: state, Nodes: n, Net: net, Tools: Tools(t)})
+	if err != nil {
 		t.Fatal(err)
+	}
+	c := &NomadCluster{Server: net.Node("server", 2), Clients: map[string]*Node{}, state: state,
+		Nomad: s.Nomad, NomadAddr: s.NomadAddr, ConsulDNS: s.ConsulDNS}
+	for i := 1; i <= n; i++ {
+		c.Clients[fmt.Sprintf("n%d", i)] = lab.ClientNode(net, i)
 	}
 	return c
 }
@@ -100,7 +116,7 @@ func (c *NomadCluster) ShutDown(t testing.TB, name string, grace time.Duration) 
 	tasks := func() []int {
 		var pids []int
 		for _, pid := range node.Pids() {
-			if HasEnv(pid, "NOMAD_ALLOC_ID") {
+			if lab.HasEnv(pid, "NOMAD_ALLOC_ID") {
 				pids = append(pids, pid)
 			}
 		}
@@ -137,48 +153,18 @@ func stateDir(t testing.TB) string {
 	return dir
 }
 
-// runLab returns a function running one of the lab's scripts inside node with the
-// pinned consul and nomad on PATH and extra environment, failing the test if it fails.
-func runLab(t testing.TB, node *Node, script string, args ...string) func(env map[string]string) {
-	return func(env map[string]string) {
-		t.Helper()
-		cmd := node.Command(filepath.Join(Root(), script), args...)
-		cmd.Dir = Root()
-		cmd.Env = append(os.Environ(), "PATH="+toolPath(t)+":"+os.Getenv("PATH"))
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s %s: %v\n%s", script, strings.Join(args, " "), err, out)
-		}
+// showLogs shows the end of each agent's log under state if the test failed.
+func showLogs(t testing.TB, state string) {
+	if !t.Failed() {
+		return
 	}
-}
-
-// toolPath is a PATH entry holding the pinned consul and nomad.
-func toolPath(t testing.TB) string {
-	consul, nomad := Tool(t, "consul"), Tool(t, "nomad")
-	if filepath.Dir(consul) != filepath.Dir(nomad) {
-		return filepath.Dir(consul) + ":" + filepath.Dir(nomad)
+	logs, _ := filepath.Glob(filepath.Join(state, "*.log"))
+	more, _ := filepath.Glob(filepath.Join(state, "*", "*.log"))
+	for _, l := range append(logs, more...) {
+		b, _ := os.ReadFile(l)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		t.Logf("--- %s (last 20 lines):\n%s", l, strings.Join(lines[max(0, len(lines)-20):], "\n"))
 	}
-	return filepath.Dir(consul)
-}
-
-// stopAgents stops the agents started under state with lab/provision/stop.sh, and, if
-// the test failed, shows the end of each agent's log.
-func stopAgents(t testing.TB, state string) {
-	if t.Failed() {
-		logs, _ := filepath.Glob(filepath.Join(state, "*.log"))
-		more, _ := filepath.Glob(filepath.Join(state, "*", "*.log"))
-		for _, l := range append(logs, more...) {
-			b, _ := os.ReadFile(l)
-			lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-			t.Logf("--- %s (last 20 lines):\n%s", l, strings.Join(lines[max(0, len(lines)-20):], "\n"))
-		}
-	}
-	dirs := []string{state}
-	sub, _ := filepath.Glob(filepath.Join(state, "*"))
-	dirs = append(dirs, sub...)
-	exec.Command(filepath.Join(Root(), "lab/provision/stop.sh"), dirs...).Run()
 }
 
 func nomadClient(t testing.TB, addr string) *nomad.Client {

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/dockercoins/dockercoins/lab"
+	"github.com/dockercoins/dockercoins/nomad"
+)
+
+func scale(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) != 2 {
+		return usagef("scale: want <service> <count>, e.g. scale worker 10")
+	}
+	count, err := strconv.Atoi(args[1])
+	if err != nil {
+		return usagef("scale: the count must be a whole number, got %q", args[1])
+	}
+	if err := lab.CheckScale(args[0], count); err != nil {
+		return usageError{fmt.Errorf("scale: %w", err)}
+	}
+	c, addr, err := connect(getenv)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "scaling %s to %d at %s...\n", args[0], count, addr)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	if err := lab.Scale(ctx, c, args[0], count); err != nil {
+		return fmt.Errorf("scale %s to %d: %w", args[0], count, err)
+	}
+	fmt.Fprintf(stdout, "%s: %d running and healthy.\n", args[0], count)
+	return nil
+}
+
+func status(args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) != 0 {
+		return usagef("status takes no arguments")
+	}
+	_, addr, err := connect(getenv)
+	if err != nil {
+		return err
+	}
+	return printStatus(addr, stdout)
+}
+
+func printStatus(addr string, stdout io.Writer) error {
+	c, err := nomad.New(addr)
+	if err != nil {
+		return err
+	}
+	groups, err := lab.Status(c)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	lab.WriteStatus(stdout, addr, groups)
+	return nil
+}
+
+// connect returns a client of the Nomad to talk to, checking that it answers.
+func connect(getenv func(string) string) (*nomad.Client, string, error) {
+	addr := nomadAddr(getenv)
+	c, err := nomad.New(addr)
+	if err != nil {
+		return nil, addr, err
+	}
+	if _, err := c.API().Agent().Self(); err != nil {
+		return nil, addr, fmt.Errorf("no Nomad at %s: make up (or make cluster) first", addr)
+	}
+	return c, addr, nil
+}
+
+func intentions(args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) != 0 {
+		return usagef("intentions takes no arguments")
+	}
+	addr := getenv("CONSUL_HTTP_ADDR")
+	if addr == "" {
+		addr = "http://127.0.0.1:8500"
+	}
+	if err := lab.ApplyIntentions(addr); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "the mesh's intentions are written to %s.\n", addr)
+	return nil
+}

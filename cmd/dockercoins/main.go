@@ -1,0 +1,78 @@
+// Command dockercoins runs DockerCoins on this machine: the single-node Consul and
+// Nomad stack of `make up`, the multi-node lab of `make cluster`, and the app's jobs on
+// either. The Makefile's up, down, scale, status, cluster and cluster-down targets call
+// it; run it from the repository's top folder.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "dockercoins:", err)
+		os.Exit(exitCode(err))
+	}
+}
+
+// usageError is a command line that makes no sense; it exits 2.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+func exitCode(err error) int {
+	if errors.As(err, new(usageError)) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `usage: dockercoins <command> [arguments]
+
+  up [-mesh=true]            Consul and Nomad dev agents on localhost, then the app
+  down                       stop what up started
+  scale <service> <count>    set how many rng, hasher, worker or webui instances run
+  status                     each group's instances and nodes, and the URLs
+  cluster up [-nodes 3]      a server and client nodes in network namespaces, then the app (root)
+  cluster down               stop what cluster up started
+  intentions                 write the mesh's intentions to Consul (CONSUL_HTTP_ADDR)
+
+scale and status talk to NOMAD_ADDR, else to whichever of up or cluster up ran last.
+`
+
+// run carries out one command line; stdout gets progress and results.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usagef("no command\n%s", usage)
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "up":
+		return up(ctx, args, stdout)
+	case "down":
+		return down(ctx, args, stdout)
+	case "scale":
+		return scale(ctx, args, getenv, stdout)
+	case "status":
+		return status(args, getenv, stdout)
+	case "cluster":
+		return cluster(ctx, args, stdout)
+	case "intentions":
+		return intentions(args, getenv, stdout)
+	}
+	return usagef("unknown command %q\n%s", cmd, usage)
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dockercoins/dockercoins/lab"
+)
+
+// parseFlags parses a command's flags and allows no other argument.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return usagef("%s: %v", fs.Name(), err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("%s: unexpected arguments %q", fs.Name(), fs.Args())
+	}
+	return nil
+}
+
+// devState is where `make up` keeps its agents' logs, pid files and data.
+func devState(root string) string { return filepath.Join(root, ".run", "dev") }
+
+func up(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	mesh := fs.Bool("mesh", true, "Consul Connect between the services")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	root, err := root()
+	if err != nil {
+		return err
+	}
+	tools, err := lab.FindTools()
+	if err != nil {
+		return err
+	}
+	d := lab.Dev{Root: root, State: devState(root), Tools: tools}
+	app := lab.App{Root: root, Tools: tools, Mesh: *mesh, Tracing: true}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	s, err := lab.Up(ctx, d, app, stdout)
+	if s != nil {
+		if err := saveNomadAddr(root, s.NomadAddr); err != nil {
+			return err
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("up (agent logs in %s): %w", d.State, err)
+	}
+	fmt.Fprintf(stdout, `DockerCoins is running on Nomad (agent logs in %s/):
+  webui      http://localhost:8000
+  Consul UI  http://localhost:8500
+  Nomad UI   http://localhost:4646
+  Jaeger     http://localhost:16686
+Mesh:       %t (Consul Connect mTLS + intentions; make up MESH=false for plain HTTP)
+Scale it:   make scale SERVICE=worker COUNT=10   (nomad job scale dockercoins worker 10)
+See it:     make status
+Find it:    dig @127.0.0.1 -p 8600 rng.service.consul SRV
+Stop it:    make down
+`, relative(root, d.State), *mesh)
+	return nil
+}
+
+func down(ctx context.Context, args []string, stdout io.Writer) error {
+	if err := parseFlags(flag.NewFlagSet("down", flag.ContinueOnError), args); err != nil {
+		return err
+	}
+	root, err := root()
+	if err != nil {
+		return err
+	}
+	err = lab.Down(ctx, lab.Dev{Root: root, State: devState(root)})
+	forgetNomadAddr(root, defaultNomad)
+	if err != nil {
+		return fmt.Errorf("down: %w", err)
+	}
+	fmt.Fprintln(stdout, "DockerCoins stopped.")
+	return nil
+}
+
+func cluster(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "up" && args[0] != "down") {
+		return usagef("cluster: want up [-nodes N] or down\n%s", usage)
+	}
+	fs := flag.NewFlagSet("cluster "+args[0], flag.ContinueOnError)
+	nodes := new(int)
+	if args[0] == "up" {
+		fs.IntVar(nodes, "nodes", 3, "client nodes")
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if args[0] == "up" && (*nodes < 1 || *nodes > lab.MaxNodes) {
+		return usagef("cluster up: -nodes must be 1 to %d, got %d", lab.MaxNodes, *nodes)
+	}
+	root, err := root()
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("cluster %s needs root for network namespaces", args[0])
+	}
+	state, net := filepath.Join(root, ".run", "cluster"), lab.LabNet()
+	server := "http://" + lab.ServerIP(net) + ":4646"
+	if args[0] == "down" {
+		err := lab.StopCluster(ctx, net, state)
+		forgetNomadAddr(root, server)
+		if err != nil {
+			return fmt.Errorf("cluster down: %w", err)
+		}
+		fmt.Fprintln(stdout, "Cluster down.")
+		return nil
+	}
+	tools, err := lab.FindTools()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	c := lab.Cluster{Root: root, State: state, Nodes: *nodes, Net: net, Tools: tools}
+	s, err := lab.ClusterUp(ctx, c, lab.App{Root: root, Tools: tools}, stdout)
+	if s != nil {
+		if err := saveNomadAddr(root, s.NomadAddr); err != nil {
+			return err
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("cluster up (agent logs in %s/<node>/): %w", relative(root, state), err)
+	}
+	fmt.Fprintf(stdout, "Cluster up: the servers at %s and %d clients (%s.11 ...), DockerCoins running.\n",
+		s.IP, *nodes, net.Prefix)
+	if err := printStatus(s.NomadAddr, stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `  Consul UI  %s
+Use it with: export NOMAD_ADDR=%s
+  make scale SERVICE=worker COUNT=10     (or: nomad job scale dockercoins worker 10)
+  make status                            (allocations and their nodes)
+  dig @%s -p 8600 worker.service.consul SRV
+Stop it with: make cluster-down
+`, s.ConsulAddr, s.NomadAddr, s.IP)
+	return nil
+}
+
+// relative shortens path for messages.
+func relative(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil {
+		return r
+	}
+	return path
+}

@@ -1,0 +1,127 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/dockercoins/dockercoins/consul"
+	"github.com/dockercoins/dockercoins/nomad"
+	consulapi "github.com/hashicorp/consul/api"
+)
+
+// Jobs are DockerCoins' Nomad jobs, in the order they start; they stop in reverse.
+var Jobs = []string{"redis", "jaeger", "dockercoins"}
+
+// Services are the groups of the dockercoins job, the ones `make scale` takes.
+var Services = []string{"rng", "hasher", "worker", "webui"}
+
+// App says how DockerCoins runs on a stack.
+type App struct {
+	Root    string // the repository, for jobs/
+	BinDir  string // the services' binaries, at the same path on every node; default <Root>/bin
+	Tools   Tools
+	Mesh    bool       // Consul Connect between the services, with the mesh's intentions
+	Tracing bool       // traces to the Jaeger job at the stack's address: single node only
+	Vars    nomad.Vars // more variables of the dockercoins job (counts, delays...)
+}
+
+// Deploy runs the redis, jaeger and dockercoins jobs on a stack and waits until each
+// deployment is healthy. With the mesh on, the intentions are applied first, so the
+// services' first calls are already allowed.
+func Deploy(ctx context.Context, s *Stack, a App) error {
+	if a.Mesh {
+		if err := ApplyIntentions(s.ConsulAddr); err != nil {
+			return err
+		}
+	}
+	binDir := a.BinDir
+	if binDir == "" {
+		binDir = filepath.Join(a.Root, "bin")
+	}
+	mesh := strconv.FormatBool(a.Mesh)
+	app := nomad.Vars{"bin_dir": binDir, "mesh": mesh}
+	if a.Tracing {
+		app["otel_endpoint"] = "http://" + s.IP + ":4318"
+		app["jaeger_query_url"] = "http://" + s.IP + ":16686"
+	}
+	for k, v := range a.Vars {
+		app[k] = v
+	}
+	// Each job gets only the variables it declares.
+	vars := map[string]nomad.Vars{
+		"redis":       {"mesh": mesh, "consul_bin": a.Tools.Consul},
+		"jaeger":      {"jaeger_bin": a.Tools.Jaeger},
+		"dockercoins": app,
+	}
+	for _, job := range Jobs {
+		file := filepath.Join(a.Root, "jobs", job+".nomad.hcl")
+		spec, err := s.Nomad.ParseFile(file, vars[job])
+		if err != nil {
+			return err
+		}
+		if _, err := s.Nomad.Run(ctx, spec); err != nil {
+			return fmt.Errorf("run %s: %w", file, err)
+		}
+	}
+	return nil
+}
+
+// ApplyIntentions writes the mesh's intentions to the Consul at addr
+// (http://host:port).
+func ApplyIntentions(addr string) error {
+	cfg := consulapi.DefaultConfig()
+	cfg.Address = addr
+	c, err := consulapi.NewClient(cfg)
+	if err != nil {
+		return fmt.Errorf("consul client for %s: %w", addr, err)
+	}
+	if err := consul.ApplyIntentions(c); err != nil {
+		return fmt.Errorf("apply the mesh's intentions at %s: %w", addr, err)
+	}
+	return nil
+}
+
+// StopApp stops the jobs that run, dockercoins first, each waited for until none of
+// its allocations runs, so every worker has flushed its count.
+func StopApp(ctx context.Context, c *nomad.Client) error {
+	for i := len(Jobs) - 1; i >= 0; i-- {
+		_, found, err := c.Counts(Jobs[i])
+		if err != nil {
+			return err
+		}
+		if found {
+			if err := c.Stop(ctx, Jobs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CheckScale tells whether service and count make a valid scale request.
+func CheckScale(service string, count int) error {
+	if !slices.Contains(Services, service) {
+		return fmt.Errorf("the service must be rng, hasher, worker or webui, got %q", service)
+	}
+	if count < 0 {
+		return fmt.Errorf("the count must be 0 or more, got %d", count)
+	}
+	return nil
+}
+
+// Scale sets how many instances of a service run, as `nomad job scale dockercoins
+// <service> <count>` does, and waits until the change is deployed.
+func Scale(ctx context.Context, c *nomad.Client, service string, count int) error {
+	if err := CheckScale(service, count); err != nil {
+		return err
+	}
+	if _, found, err := c.Counts("dockercoins"); err != nil {
+		return err
+	} else if !found {
+		return fmt.Errorf("the dockercoins job does not run: make up (or make cluster) first")
+	}
+	return c.ScaleAndWait(ctx, "dockercoins", service, count)
+}

@@ -1,0 +1,133 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Cluster says where the multi-node lab of `make cluster` runs: a server node (the
+// Consul and Nomad servers) at <prefix>.2 and client nodes n1, n2, ... at <prefix>.11,
+// .12, ..., each in a network namespace of its own on one bridge, with its own Consul
+// agent and Nomad client.
+type Cluster struct {
+	Root  string // the repository, for lab/provision and the agent configs
+	State string // one folder per node: configs, data, logs, pid files
+	Nodes int
+	Net   *Net // the network the nodes join
+	Tools Tools
+}
+
+// MaxNodes bounds a cluster's size: the client addresses must fit in the range.
+const MaxNodes = 50
+
+// LabNet is the network of `make cluster`: bridge dc-br on 10.199.0.0/24, namespaces
+// dc-server, dc-n1, ...
+func LabNet() *Net { return &Net{Prefix: "10.199.0", Bridge: "dc-br", Tag: "dc-"} }
+
+// ServerIP is the address of a cluster's server node on net.
+func ServerIP(net *Net) string { return net.Prefix + ".2" }
+
+// ClientNode is client node n<i> of a cluster on net (i from 1), as StartCluster
+// creates it.
+func ClientNode(net *Net, i int) *Node { return net.Node(fmt.Sprintf("n%d", i), 10+i) }
+
+// StartCluster creates the nodes on c.Net, provisions each with lab/provision/node.sh
+// (the script the Vagrant VMs run) and starts its agents, then waits until every
+// client is ready.
+func StartCluster(ctx context.Context, c Cluster) (*Stack, error) {
+	if c.Nodes < 1 || c.Nodes > MaxNodes {
+		return nil, fmt.Errorf("nodes must be 1 to %d, got %d", MaxNodes, c.Nodes)
+	}
+	state, err := filepath.Abs(c.State)
+	if err != nil {
+		return nil, err
+	}
+	c.State = state
+	server, err := c.Net.AddNode("server", 2)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.provision(ctx, server, "server", "server"); err != nil {
+		return nil, err
+	}
+	for i := 1; i <= c.Nodes; i++ {
+		name := fmt.Sprintf("n%d", i)
+		node, err := c.Net.AddNode(name, 10+i) // as ClientNode names it
+		if err != nil {
+			return nil, err
+		}
+		if err := c.provision(ctx, node, name, "client"); err != nil {
+			return nil, err
+		}
+	}
+	s, err := newStack(server.IP)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if _, err := s.Nomad.WaitNodes(ctx, c.Nodes); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// provision renders a node's agent configs with node.sh and starts its agents in the
+// node's namespace.
+func (c Cluster) provision(ctx context.Context, node *Node, name, roles string) error {
+	script := filepath.Join(c.Root, "lab", "provision", "node.sh")
+	cmd := node.Command(script, name, node.IP, ServerIP(c.Net), roles)
+	cmd.Env = append(os.Environ(), "LAB_INIT=none", "LAB_STATE="+c.State)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %v\n%s", script, name, err, out)
+	}
+	dir := filepath.Join(c.State, name)
+	agents := []Agent{
+		{Name: "consul", Args: []string{c.Tools.Consul, "agent", "-config-dir", filepath.Join(dir, "consul.d")},
+			Ready: answering("http://"+node.IP+":8500/v1/agent/self", "")},
+		{Name: "nomad", Args: []string{c.Tools.Nomad, "agent", "-config", filepath.Join(dir, "nomad.d")},
+			Ready: answering("http://"+node.IP+":4646/v1/agent/self", "")},
+	}
+	for _, a := range agents {
+		a.State, a.Netns = dir, node.Name
+		if err := a.Start(ctx); err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// StopCluster stops the app (so the workers flush), every node's agents and what they
+// left running, deletes the network and removes the state folder.
+func StopCluster(ctx context.Context, net *Net, state string) error {
+	errs := []error{stopJobs(ctx, ServerIP(net))}
+	dirs, _ := filepath.Glob(filepath.Join(state, "n[0-9]*"))
+	errs = append(errs, StopAll(dirs), StopAgents(filepath.Join(state, "server")))
+	errs = append(errs, net.Delete(), os.RemoveAll(state))
+	return errors.Join(errs...)
+}
+
+// ClusterUp is `make cluster`: a new network for the lab, the cluster on it and the app,
+// every job healthy. It prints its progress to out.
+func ClusterUp(ctx context.Context, c Cluster, a App, out io.Writer) (*Stack, error) {
+	if exists("/sys/class/net/" + c.Net.Bridge) {
+		return nil, fmt.Errorf("%s exists: a cluster is up (make cluster-down first)", c.Net.Bridge)
+	}
+	net, err := CreateNet(c.Net.Bridge, c.Net.Prefix, c.Net.Tag)
+	if err != nil {
+		return nil, err
+	}
+	c.Net = net
+	fmt.Fprintf(out, "starting the servers at %s and %d client nodes...\n", ServerIP(net), c.Nodes)
+	s, err := StartCluster(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(out, "running the redis, jaeger and dockercoins jobs...")
+	return s, Deploy(ctx, s, a)
+}

@@ -1,0 +1,134 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/dockercoins/dockercoins/nomad"
+)
+
+// Tools are the paths of the pinned binaries the stacks run.
+type Tools struct {
+	Consul, Nomad, Jaeger string
+}
+
+// FindTools looks the pinned binaries up on PATH (the Makefile puts
+// ~/.cache/dockercoins/bin first).
+func FindTools() (Tools, error) {
+	var t Tools
+	for _, x := range []struct {
+		name string
+		dst  *string
+	}{{"consul", &t.Consul}, {"nomad", &t.Nomad}, {"jaeger", &t.Jaeger}} {
+		p, err := exec.LookPath(x.name)
+		if err != nil {
+			return t, fmt.Errorf("%s not found on PATH (make tools)", x.name)
+		}
+		*x.dst = p
+	}
+	return t, nil
+}
+
+// Stack is a running Consul and Nomad: `make up`'s dev agents or `make cluster`'s
+// servers.
+type Stack struct {
+	IP         string // where the servers answer
+	NomadAddr  string // http://<ip>:4646
+	ConsulAddr string // http://<ip>:8500
+	ConsulDNS  string // <ip>:8600
+	Nomad      *nomad.Client
+}
+
+func newStack(ip string) (*Stack, error) {
+	s := &Stack{IP: ip, NomadAddr: "http://" + ip + ":4646", ConsulAddr: "http://" + ip + ":8500", ConsulDNS: ip + ":8600"}
+	c, err := nomad.New(s.NomadAddr)
+	s.Nomad = c
+	return s, err
+}
+
+// Dev says where the single-node stack of `make up` runs.
+type Dev struct {
+	Root  string // the repository, for lab/nomad/dev.hcl
+	State string // agent logs, pid files and Nomad's data
+	IP    string // the address both agents bind; default 127.0.0.1
+	Netns string // the network namespace holding IP; empty: this one
+	Tools Tools
+}
+
+// StartDev starts a Consul dev agent and a Nomad dev agent (server and client in one)
+// and waits until the Nomad client is ready. It refuses to start beside a Consul or
+// Nomad it did not start, which would be mistaken for its own.
+func StartDev(ctx context.Context, d Dev) (*Stack, error) {
+	if d.IP == "" {
+		d.IP = "127.0.0.1"
+	}
+	state, err := filepath.Abs(d.State)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		return nil, err
+	}
+	s, err := newStack(d.IP)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range []struct{ name, url string }{
+		{"consul", s.ConsulAddr + "/v1/agent/self"},
+		{"nomad", s.NomadAddr + "/v1/agent/self"},
+	} {
+		if _, mine := readPid(filepath.Join(state, a.name+".pid")); !mine && answering(a.url, "")(ctx) == nil {
+			return nil, fmt.Errorf("a %s agent not started by make up answers at %s; stop it first", a.name, a.url)
+		}
+	}
+	iface, err := ifaceOf(d.Netns, d.IP)
+	if err != nil {
+		return nil, err
+	}
+	client := "127.0.0.1"
+	if d.IP != "127.0.0.1" {
+		client += " " + d.IP
+	}
+	agents := []Agent{{
+		Name: "consul", State: state, Netns: d.Netns, Ready: answering(s.ConsulAddr+"/v1/status/leader", `""`),
+		Args: []string{d.Tools.Consul, "agent", "-dev", "-log-level", "info", "-bind", d.IP, "-client", client,
+			"-hcl", "dns_config { only_passing = true }"},
+	}, {
+		Name: "nomad", State: state, Netns: d.Netns, Ready: answering(s.NomadAddr+"/v1/agent/self", ""),
+		Args: []string{d.Tools.Nomad, "agent", "-dev", "-bind", d.IP, "-network-interface", iface,
+			"-data-dir", filepath.Join(state, "nomad"), "-log-level", "INFO",
+			"-config", filepath.Join(d.Root, "lab", "nomad", "dev.hcl")},
+	}}
+	for _, a := range agents {
+		if err := a.Start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := s.Nomad.WaitNodes(ctx, 1); err != nil {
+		return nil, fmt.Errorf("the Nomad dev agent's client: %w", err)
+	}
+	return s, nil
+}
+
+// ifaceOf names the interface holding ip in namespace ns.
+func ifaceOf(ns, ip string) (string, error) {
+	args := []string{"-o", "-4", "addr", "show"}
+	if ns != "" {
+		args = append([]string{"-n", ns}, args...)
+	}
+	out, err := exec.Command("ip", args...).Output()
+	if err != nil {
+		return "", fmt.Errorf("ip %s: %w", strings.Join(args, " "), err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 4 && strings.HasPrefix(f[3], ip+"/") {
+			return f[1], nil
+		}
+	}
+	return "", fmt.Errorf("no interface holds %s", ip)
+}
