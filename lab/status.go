@@ -33,7 +33,10 @@ func Status(c *nomad.Client) ([]Group, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, name := range slices.Sorted(maps.Keys(counts)) {
+		names := slices.Sorted(maps.Keys(counts))
+		// The app's groups in the order a loop visits them.
+		slices.SortStableFunc(names, func(a, b string) int { return rank(a) - rank(b) })
+		for _, name := range names {
 			g := Group{Job: job, Group: name, Desired: counts[name], Addrs: map[string]string{}}
 			for _, a := range allocs {
 				if a.Group != name || !a.Running() {
@@ -79,4 +82,12 @@ func WriteStatus(w io.Writer, nomadAddr string, groups []Group) {
 			fmt.Fprintf(w, "  %-10s %s\n", k, urls[k])
 		}
 	}
+}
+
+// rank orders the app's services as Services lists them, before any other group.
+func rank(group string) int {
+	if i := slices.Index(Services, group); i >= 0 {
+		return i
+	}
+	return len(Services)
 }

@@ -22,10 +22,7 @@ func Up(ctx context.Context, d Dev, a App, out io.Writer) (*Stack, error) {
 		fmt.Fprintln(out, "applying the mesh's intentions (consul/intentions)...")
 	}
 	fmt.Fprintln(out, "running the redis, jaeger and dockercoins jobs...")
-	if err := Deploy(ctx, s, a); err != nil {
-		return s, err
-	}
-	return s, nil
+	return s, Deploy(ctx, s, a)
 }
 
 // Down is `make down`: it stops the jobs of the dev stack Up started (so every worker
