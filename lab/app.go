@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/consul"
 	"github.com/dockercoins/dockercoins/nomad"
 	consulapi "github.com/hashicorp/consul/api"
@@ -16,7 +17,7 @@ import (
 var Jobs = []string{"redis", "jaeger", "dockercoins"}
 
 // Services are the groups of the dockercoins job, the ones `make scale` takes.
-var Services = []string{"rng", "hasher", "worker", "webui"}
+var Services = []string{dockercoins.RNG, dockercoins.Hasher, dockercoins.Worker, dockercoins.WebUI}
 
 // App says how DockerCoins runs on a stack.
 type App struct {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/nomad"
 )
 
@@ -69,7 +70,7 @@ func WriteStatus(w io.Writer, nomadAddr string, groups []Group) {
 	urls := map[string]string{}
 	for _, g := range groups {
 		fmt.Fprintf(w, "%-12s %-8s %7d %7d %7d  %s\n", g.Job, g.Group, g.Desired, g.Running, g.Healthy, strings.Join(g.Nodes, ","))
-		if a := g.Addrs["http"]; g.Group == "webui" && a != "" {
+		if a := g.Addrs["http"]; g.Group == dockercoins.WebUI && a != "" {
 			urls["webui"] = "http://" + a
 		}
 		if a := g.Addrs["query"]; g.Group == "jaeger" && a != "" {
