@@ -22,6 +22,9 @@ var applySource string
 
 var applyScript = goredis.NewScript(applySource)
 
+// releaseScript gives up a lease only if it is still the caller's.
+var releaseScript = goredis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+
 // Ledger applies workers' batches to Redis exactly once; it is the dockercoins.Ledger.
 type Ledger struct {
 	Client goredis.UniversalClient
@@ -61,4 +64,14 @@ func (l *Ledger) Apply(ctx context.Context, b dockercoins.Batch) (bool, error) {
 		return false, fmt.Errorf("apply batch %d: %w", b.Seq, err)
 	}
 	return n == 1, nil
+}
+
+// Release gives up the lease on the identity if this process still holds it, so the
+// next process with the identity (a restart in the same data dir) need not wait for
+// it to expire.
+func (l *Ledger) Release(ctx context.Context) error {
+	if l.Owner == "" {
+		return nil
+	}
+	return releaseScript.Run(ctx, l.Client, []string{dockercoins.OwnerPrefix + l.Worker}, l.Owner).Err()
 }
