@@ -152,11 +152,12 @@ func TestLedgerRefusesABatchWithAKeyOfTheWrongType(t *testing.T) {
 	}
 }
 
-// snapshot is what the ledger's keys hold, bad excepted (it was just made wrong).
+// ledgerKeys is what the ledger's keys hold.
 type ledgerKeys struct {
 	hashes, applied, speed100, speed101, coins int64
 }
 
+// snapshot reads the ledger's keys, bad excepted (it was just made of the wrong type).
 func snapshot(t *testing.T, srv *testbed.Redis, bad string) ledgerKeys {
 	var k ledgerKeys
 	if bad != dockercoins.HashesKey {
