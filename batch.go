@@ -28,5 +28,12 @@ type WorkerStatus struct {
 	Loops    int64  `json:"loops"`   // completed since start, flushed or not
 	Coins    int64  `json:"coins"`   // coins among them
 	Flushed  int64  `json:"flushed"` // loops Redis has acknowledged
-	Pending  int64  `json:"pending"` // loops not yet in Redis
+	Pending  int64  `json:"pending"` // loops not yet in Redis, replayed ones included
+	// Replayed counts the loops a previous process with this identity completed and
+	// left in the journal, which this one flushes for it.
+	Replayed int64 `json:"replayed"`
+	// Anomalies counts batches the ledger called already applied when it cannot have
+	// been (on their first attempt, or after it refused them): their loops are neither
+	// flushed nor pending, and the log names each one.
+	Anomalies int64 `json:"anomalies"`
 }

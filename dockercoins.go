@@ -5,7 +5,10 @@
 // analysis implement or read these; none of them defines its own copy.
 package dockercoins
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // The services, by the names they register and find each other under in Consul.
 const (
@@ -27,10 +30,17 @@ type HashFunc interface {
 }
 
 // Ledger keeps the count: it applies a worker's batch exactly once and reports
-// whether the batch was new (false: a retry of a batch already applied).
+// whether the batch was new (false: a retry of a batch already applied). An error that
+// wraps ErrRejected is the ledger's own answer that it did not apply the batch; any
+// other error leaves the outcome unknown, as when a reply is lost.
 type Ledger interface {
 	Apply(ctx context.Context, b Batch) (applied bool, err error)
 }
+
+// ErrRejected marks a Ledger error that is the ledger's answer, not a lost one: it ran
+// and refused the batch (a key of the wrong type, an identity held by another process),
+// and nothing of the batch was applied.
+var ErrRejected = errors.New("batch rejected by the ledger")
 
 // StatsReader reads what the web UI shows, with a speed series of points seconds.
 type StatsReader interface {

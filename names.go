@@ -7,6 +7,7 @@ const (
 	WalletKey     = "wallet"   // coin hash -> the random bytes it came from
 	SpeedPrefix   = "speed:"   // + unix second: loops completed in that second
 	AppliedPrefix = "applied:" // + worker id: the last batch Seq applied
+	OwnerPrefix   = "owner:"   // + worker id: the process holding that identity's lease
 )
 
 // Span names. A worker loop is one trace: SpanLoop with a child per step; rng splits

@@ -112,6 +112,12 @@ variable "worker_drain_timeout" {
   default     = "10s"
 }
 
+variable "worker_journal_limit" {
+  type        = number
+  description = "Most loops a worker keeps unflushed in its journal (WORKER_JOURNAL_LIMIT); it pauses mining there."
+  default     = 100000
+}
+
 variable "worker_kill_timeout" {
   type        = string
   description = "How long Nomad waits after SIGTERM before killing a worker: keep it above worker_drain_timeout (clients allow at most 30s unless max_kill_timeout says more)."
@@ -344,6 +350,17 @@ job "dockercoins" {
       mode     = "delay"
     }
 
+    # The worker journals its unflushed loops in alloc/data (WORKER_DATA_DIR below),
+    # at most worker_journal_limit loops (about 2 MB). A task restarted in place (after
+    # an OOM kill, a crash, a check_restart) finds the journal there and replays it;
+    # sticky hands the folder to an allocation that replaces this one on the same node
+    # (an update). No migrate: an allocation placed elsewhere starts afresh, as one
+    # replacing a lost node must anyway; the one it replaces drained on SIGTERM.
+    ephemeral_disk {
+      size   = 50
+      sticky = true
+    }
+
     # The worker's GET / is its status line (loops, coins, flushed, pending): the
     # check passes while it serves, whether or not Redis is up, so an outage of Redis
     # never gets workers restarted and their unflushed count thrown away.
@@ -381,6 +398,8 @@ job "dockercoins" {
         WORKER_PAUSE         = var.worker_pause
         WORKER_FLUSH_EVERY   = var.worker_flush_every
         WORKER_DRAIN_TIMEOUT = var.worker_drain_timeout
+        WORKER_DATA_DIR      = "${NOMAD_ALLOC_DIR}/data"
+        WORKER_JOURNAL_LIMIT = var.worker_journal_limit
         CONSUL_DNS_ADDR      = var.consul_dns_addr
         DISCOVERY_TTL        = var.discovery_ttl
         LOG_FORMAT           = var.log_format

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -20,6 +21,7 @@ import (
 type fakeLedger struct {
 	mu      sync.Mutex
 	lose    int // how many replies to lose
+	refuse  int // how many attempts to refuse, as the Redis script does for a key of the wrong type
 	down    bool
 	applied map[uint64]dockercoins.Batch
 	calls   []uint64 // the Seq of every Apply
@@ -33,6 +35,10 @@ func (l *fakeLedger) Apply(_ context.Context, b dockercoins.Batch) (bool, error)
 	l.calls = append(l.calls, b.Seq)
 	if l.down {
 		return false, errors.New("connection refused")
+	}
+	if l.refuse > 0 {
+		l.refuse--
+		return false, fmt.Errorf("%w: WRONGTYPE", dockercoins.ErrRejected)
 	}
 	if l.applied == nil {
 		l.applied, l.wallet = map[uint64]dockercoins.Batch{}, map[string][]byte{}

@@ -10,7 +10,8 @@ import (
 )
 
 // Metrics are the worker's own instruments, served at /metrics as worker_loops_total,
-// worker_coins_total, worker_loop_failures_total and worker_loop_duration_seconds.
+// worker_coins_total, worker_loop_failures_total, worker_loop_duration_seconds and
+// worker_ledger_anomalies_total.
 // The counters are read when scraped (loops and coins from the tally, so they always
 // match the status line), which also makes them show from the start, at zero.
 type Metrics struct {
@@ -18,10 +19,19 @@ type Metrics struct {
 	duration metric.Float64Histogram
 }
 
-// NewMetrics makes the instruments from m, reading loop and coin totals from tally.
-func NewMetrics(m metric.Meter, tally *Tally) (*Metrics, error) {
+// NewMetrics makes the instruments from m, reading loop and coin totals from tally,
+// and the ledger anomalies (worker_ledger_anomalies_total) from anomalies.
+func NewMetrics(m metric.Meter, tally *Tally, anomalies func() int64) (*Metrics, error) {
 	x := &Metrics{}
 	var err error
+	if _, err = m.Int64ObservableCounter("worker.ledger.anomalies", metric.WithUnit("{batch}"),
+		metric.WithDescription("Batches the ledger called already applied when no attempt of them can have landed: not counted as flushed."),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(anomalies())
+			return nil
+		})); err != nil {
+		return nil, fmt.Errorf("worker.ledger.anomalies: %w", err)
+	}
 	if _, err = m.Int64ObservableCounter("worker.loops", metric.WithUnit("{loop}"),
 		metric.WithDescription("Loops completed: random bytes fetched, hashed and counted."),
 		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {

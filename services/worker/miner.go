@@ -27,12 +27,31 @@ type Miner struct {
 	Tally   *Tally
 	Log     *slog.Logger
 	Metrics *Metrics // nil: not measured
+	// Limit, when above zero, bounds the loops not yet in Redis: at Limit the miner
+	// pauses until the flusher catches up, so a long outage fills the journal to a
+	// known size and no further, and nothing is dropped. Pending reads that count.
+	Limit   int64
+	Pending func() int64
 }
 
 // Run loops until ctx ends; a loop in flight then is abandoned, not counted.
 func (m *Miner) Run(ctx context.Context) {
 	var backoff time.Duration
+	full := false
 	for ctx.Err() == nil {
+		if m.Limit > 0 {
+			if n := m.Pending(); n >= m.Limit {
+				if !full {
+					m.Log.Warn("journal full; mining paused until Redis takes the count", "pending", n, "limit", m.Limit)
+					full = true
+				}
+				pause.For(ctx, 100*time.Millisecond)
+				continue
+			} else if full {
+				m.Log.Info("mining resumed", "pending", n, "limit", m.Limit)
+				full = false
+			}
+		}
 		if lctx, err := m.loop(ctx); err != nil {
 			if ctx.Err() != nil {
 				return

@@ -59,7 +59,7 @@ func (h *fakeHasher) Hash(_ context.Context, data []byte) (string, error) {
 // metrics makes the worker's instruments on a reader the test collects by hand.
 func metrics(t *testing.T, tally *Tally) (*Metrics, func() map[string]int64) {
 	reader := sdkmetric.NewManualReader()
-	x, err := NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter("test"), tally)
+	x, err := NewMetrics(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)).Meter("test"), tally, func() int64 { return 0 })
 	if err != nil {
 		t.Fatal(err)
 	}

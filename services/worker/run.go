@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -31,6 +32,9 @@ type config struct {
 	pause        time.Duration
 	flushEvery   time.Duration
 	drainTimeout time.Duration
+	dataDir      string
+	journalLimit int
+	lease        time.Duration
 }
 
 // Run is the worker program: its settings from args and getenv, its logs to stdout,
@@ -44,6 +48,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	s.Duration(&c.pause, "pause", "WORKER_PAUSE", 100*time.Millisecond, "pause at the start of every loop")
 	s.Duration(&c.flushEvery, "flush-every", "WORKER_FLUSH_EVERY", time.Second, "how often the count goes to Redis")
 	s.Duration(&c.drainTimeout, "drain-timeout", "WORKER_DRAIN_TIMEOUT", 10*time.Second, "how long a stopping worker keeps trying to flush its count")
+	s.String(&c.dataDir, "data-dir", "WORKER_DATA_DIR", "", "folder for the worker's identity and its journal of unflushed loops, replayed by the next process there; empty: no journal")
+	s.Int(&c.journalLimit, "journal-limit", "WORKER_JOURNAL_LIMIT", 100000, "with a data dir, the most loops kept unflushed: mining pauses there until Redis takes the count")
+	s.Duration(&c.lease, "lease", "WORKER_LEASE", 15*time.Second, "with a data dir, how long Redis reserves the identity for this process after each flush")
 	if err := s.Parse(args, getenv); err != nil {
 		return err
 	}
@@ -59,12 +66,32 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer peers.Close()
 	hostname, _ := os.Hostname()
-	id := hostname + "-" + randomHex(4)
 	rdb := redis.NewClient(peers.Dialer(dockercoins.Redis))
 	defer rdb.Close()
-
 	tally := &Tally{}
-	metrics, err := NewMetrics(otel.Meter("github.com/dockercoins/dockercoins/services/worker"), tally)
+	ledger := &redis.Ledger{Client: rdb, Worker: hostname + "-" + randomHex(4)}
+	flusher := &Flusher{Ledger: ledger, Tally: tally, Every: c.flushEvery, Log: log}
+	var replayed int64
+	if c.dataDir != "" {
+		dir, journal, st, err := openJournal(c.dataDir, hostname, log)
+		if err != nil {
+			return err
+		}
+		defer dir.Close()
+		defer journal.Close()
+		// The identity is the folder's, so the journal's sequence numbers stay valid;
+		// the nonce is this process's, so Redis refuses a second live holder.
+		ledger.Worker, ledger.Owner, ledger.Lease = dir.ID, randomHex(8), c.lease
+		tally.Resume(journal, st)
+		flusher.Journal = journal
+		flusher.Replay(st.Batches)
+		replayed = st.Loops()
+		log.Info("journal replayed", "path", dir.JournalPath(), "id", dir.ID, "seq", st.Seq,
+			"batches", len(st.Batches), "loops", replayed, "coins", coinsIn(st))
+	}
+	id := ledger.Worker
+
+	metrics, err := NewMetrics(otel.Meter("github.com/dockercoins/dockercoins/services/worker"), tally, flusher.Anomalies)
 	if err != nil {
 		return err
 	}
@@ -76,10 +103,13 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		Log:     log,
 		Metrics: metrics,
 	}
-	flusher := &Flusher{Ledger: &redis.Ledger{Client: rdb, Worker: id}, Tally: tally, Every: c.flushEvery, Log: log}
+	if c.dataDir != "" && c.journalLimit > 0 {
+		miner.Limit, miner.Pending = int64(c.journalLimit), flusher.Pending
+	}
 	status := func() dockercoins.WorkerStatus {
 		loops, coins := tally.Totals()
-		return dockercoins.WorkerStatus{Hostname: hostname, ID: id, Loops: loops, Coins: coins, Flushed: flusher.Flushed(), Pending: flusher.Pending()}
+		return dockercoins.WorkerStatus{Hostname: hostname, ID: id, Loops: loops, Coins: coins,
+			Flushed: flusher.Flushed(), Pending: flusher.Pending(), Replayed: replayed, Anomalies: flusher.Anomalies()}
 	}
 
 	log.Info("starting", "id", id, "pause", c.pause)
@@ -94,11 +124,26 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.drainTimeout)
 	defer cancel()
-	lost := flusher.Drain(dctx)
+	left := flusher.Drain(dctx)
 	loops, coins := tally.Totals()
-	log.Info("stopped", "loops", loops, "coins", coins, "flushed", flusher.Flushed(), "lost", lost)
+	// With a journal, what the drain could not flush is kept there for the next
+	// process in this data dir; without one it is lost.
+	lost, kept := left, int64(0)
+	if c.dataDir != "" {
+		lost, kept = 0, left
+	}
+	log.Info("stopped", "loops", loops, "coins", coins, "flushed", flusher.Flushed(), "lost", lost,
+		"kept_in_journal", kept, "replayed", replayed, "anomalies", flusher.Anomalies(), "anomalous_hashes", flusher.Anomalous())
+	if left == 0 {
+		if err := ledger.Release(dctx); err != nil {
+			log.Warn("could not release the identity's lease; the next process waits for it to expire", "err", err)
+		}
+	}
 	if lost > 0 {
 		return fmt.Errorf("redis unreachable for %s: %d hashes not counted", c.drainTimeout, lost)
+	}
+	if kept > 0 {
+		return fmt.Errorf("redis unreachable for %s: %d hashes kept in the journal in %s for the next start", c.drainTimeout, kept, c.dataDir)
 	}
 	return serveErr
 }
@@ -107,4 +152,26 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// openJournal locks the data dir and replays its journal.
+func openJournal(path, hostname string, log *slog.Logger) (*DataDir, *Journal, JournalState, error) {
+	dir, err := OpenDataDir(path, hostname)
+	if err != nil {
+		return nil, nil, JournalState{}, err
+	}
+	journal, st, err := OpenJournal(dir.JournalPath(), log)
+	if err != nil {
+		dir.Close()
+		return nil, nil, st, err
+	}
+	return dir, journal, st, nil
+}
+
+func coinsIn(st JournalState) int {
+	n := len(st.Pending.Coins)
+	for _, b := range st.Batches {
+		n += len(b.Coins)
+	}
+	return n
 }
