@@ -4,7 +4,7 @@ GO ?= go
 CACHE ?= $(HOME)/.cache/dockercoins
 export PATH := $(CACHE)/bin:$(PATH)
 
-.PHONY: help build tools up down scale status cluster cluster-down test fuzz bench deps
+.PHONY: help build tools up down scale status cluster cluster-down chaos test fuzz bench deps
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
@@ -41,6 +41,10 @@ cluster: deps tools build ## a cluster of NODES Nomad clients in network namespa
 
 cluster-down: ## stop the cluster `make cluster` started
 	@$(DOCKERCOINS) cluster down
+
+FAULTS ?=
+chaos: deps tools build ## the fault suite on a cluster of its own: a table of loops completed, counted, lost, counted twice (root; FAULTS=a,b)
+	@$(DOCKERCOINS) chaos -faults "$(FAULTS)"
 
 test: deps tools ## run every test (the product's unit tests, then test/'s module), then short fuzz runs
 	$(GO) test -count=1 -timeout 35m ./...

@@ -11,6 +11,7 @@ import (
 	"github.com/dockercoins/dockercoins/consul"
 	"github.com/dockercoins/dockercoins/nomad"
 	consulapi "github.com/hashicorp/consul/api"
+	"github.com/hashicorp/nomad/api"
 )
 
 // Jobs are DockerCoins' Nomad jobs, in the order they start; they stop in reverse.
@@ -24,9 +25,11 @@ type App struct {
 	Root    string // the repository, for jobs/
 	BinDir  string // the services' binaries, at the same path on every node; default <Root>/bin
 	Tools   Tools
-	Mesh    bool       // Consul Connect between the services, with the mesh's intentions
-	Tracing bool       // traces to the Jaeger job at the stack's address: single node only
-	Vars    nomad.Vars // more variables of the dockercoins job (counts, delays...)
+	Mesh    bool              // Consul Connect between the services, with the mesh's intentions
+	Tracing bool              // traces to the Jaeger job at the stack's address: single node only
+	Vars    nomad.Vars        // more variables of the dockercoins job (counts, delays...)
+	Jobs    []string          // the jobs Deploy runs, in Jobs' order; empty: all of Jobs
+	Pin     map[string]string // job -> the node its allocations must run on (a cluster's n1...)
 }
 
 // Deploy runs the redis, jaeger and dockercoins jobs on a stack and waits until each
@@ -58,10 +61,16 @@ func Deploy(ctx context.Context, s *Stack, a App) error {
 		"dockercoins": app,
 	}
 	for _, job := range Jobs {
+		if len(a.Jobs) > 0 && !slices.Contains(a.Jobs, job) {
+			continue
+		}
 		file := filepath.Join(a.Root, "jobs", job+".nomad.hcl")
 		spec, err := s.Nomad.ParseFile(file, vars[job])
 		if err != nil {
 			return err
+		}
+		if node := a.Pin[job]; node != "" {
+			spec.Constrain(api.NewConstraint("${node.unique.name}", "=", node))
 		}
 		if _, err := s.Nomad.Run(ctx, spec); err != nil {
 			return fmt.Errorf("run %s: %w", file, err)

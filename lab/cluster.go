@@ -86,6 +86,16 @@ func (c Cluster) provision(ctx context.Context, node *Node, name, roles string) 
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s %s: %v\n%s", script, name, err, out)
 	}
+	for _, a := range c.agents(node, name) {
+		if err := a.Start(ctx); err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// agents are the Consul and Nomad agents of a node, as provision starts them.
+func (c Cluster) agents(node *Node, name string) []Agent {
 	dir := filepath.Join(c.State, name)
 	agents := []Agent{
 		{Name: "consul", Args: []string{c.Tools.Consul, "agent", "-config-dir", filepath.Join(dir, "consul.d")},
@@ -93,13 +103,26 @@ func (c Cluster) provision(ctx context.Context, node *Node, name, roles string) 
 		{Name: "nomad", Args: []string{c.Tools.Nomad, "agent", "-config", filepath.Join(dir, "nomad.d")},
 			Ready: answering("http://"+node.IP+":4646/v1/agent/self", "")},
 	}
-	for _, a := range agents {
-		a.State, a.Netns = dir, node.Name
-		if err := a.Start(ctx); err != nil {
-			return fmt.Errorf("node %s: %w", name, err)
-		}
+	for i := range agents {
+		agents[i].State, agents[i].Netns = dir, node.Name
 	}
-	return nil
+	return agents
+}
+
+// RestartAgent stops the consul or nomad agent of client node n<i> (SIGINT, as an
+// operator's restart does) and starts it again with the same configuration and data.
+func (c Cluster) RestartAgent(ctx context.Context, i int, agent string) error {
+	name := fmt.Sprintf("n%d", i)
+	for _, a := range c.agents(ClientNode(c.Net, i), name) {
+		if a.Name != agent {
+			continue
+		}
+		if pid, ok := readPid(a.pidfile()); ok {
+			stopPid(pid)
+		}
+		return a.Start(ctx)
+	}
+	return fmt.Errorf("node %s has no %s agent", name, agent)
 }
 
 // StopCluster stops the app (so the workers flush), every node's agents and what they

@@ -47,6 +47,7 @@ const usage = `usage: dockercoins <command> [arguments]
   cluster up [-nodes 3]      a server and client nodes in network namespaces, then the app (root)
   cluster down               stop what cluster up started
   intentions                 write the mesh's intentions to Consul (CONSUL_HTTP_ADDR)
+  chaos [-faults a,b] [...]  a cluster of its own, faults injected while mining, the count checked (root)
 
 scale and status talk to NOMAD_ADDR, else to whichever of up or cluster up ran last.
 `
@@ -73,6 +74,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return cluster(ctx, args, stdout)
 	case "intentions":
 		return intentions(args, getenv, stdout)
+	case "chaos":
+		return chaos(ctx, args, stdout)
 	}
 	return usagef("unknown command %q\n%s", cmd, usage)
 }

@@ -1,0 +1,255 @@
+package lab
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dockercoins/dockercoins"
+	"github.com/dockercoins/dockercoins/nomad"
+)
+
+// Fault is one thing the suite breaks while the app mines.
+type Fault struct {
+	Name   string
+	What   string // how it is injected, and what should happen
+	Inject func(p *phase) error
+}
+
+// phase is what a fault sees and records while it is injected.
+type phase struct {
+	*Chaos
+	ctx    context.Context
+	app    App
+	killed []killedWorker // worker processes the fault killed without a drain
+	bound  int64          // the loss allowed: -1 none
+	note   string
+}
+
+// killedWorker is the status a worker process had just before the suite killed it:
+// final, as no loop could complete in between.
+type killedWorker struct {
+	alloc  string
+	status dockercoins.WorkerStatus
+}
+
+// CutOff is how long the cut-off node stays off the network.
+const CutOff = 20 * time.Second
+
+// Faults lists the suite's faults in the order it injects them: the node lost comes
+// last, as it leaves the cluster a node short.
+func Faults() []Fault {
+	return []Fault{
+		{"worker SIGKILL", "a worker on n2 killed; Nomad restarts it in its allocation, which replays its journal",
+			func(p *phase) error { return p.killWorkers("n2", 1) }},
+		{"rng SIGKILL", "an rng killed; workers retry on the other, Nomad restarts it",
+			func(p *phase) error { return p.kill("rng", "rng") }},
+		{"hasher SIGKILL", "a hasher killed; workers retry on the other, Nomad restarts it",
+			func(p *phase) error { return p.kill("hasher", "hasher") }},
+		{"redis-server SIGKILL", "Redis killed; workers keep their counts, Nomad restarts it",
+			func(p *phase) error { return p.kill("redis", "redis-server") }},
+		{"Consul agent restart", "n2's Consul agent stopped and started again",
+			func(p *phase) error { return p.Cluster.RestartAgent(p.ctx, 2, "consul") }},
+		{"Jaeger down", "the jaeger job stopped for 10 s, then run again",
+			func(p *phase) error { return p.jaegerDown(10 * time.Second) }},
+		{"rolling update", "the job run again with release=2: every instance replaced, one per group at a time",
+			func(p *phase) error { return p.rollingUpdate() }},
+		{"node cut off 20 s", "n2's eth0 down in its namespace for 20 s",
+			func(p *phase) error { return p.cutOff(2, CutOff) }},
+		{"node lost", "every process of n3 SIGKILLed at once; Nomad places its allocations elsewhere",
+			func(p *phase) error { return p.loseNode(3) }},
+	}
+}
+
+// FaultNames lists the faults' names.
+func FaultNames() []string {
+	var out []string
+	for _, f := range Faults() {
+		out = append(out, f.Name)
+	}
+	return out
+}
+
+// kill SIGKILLs one process of a task (exe is its program's name).
+func (p *phase) kill(task, exe string) error {
+	pids := p.taskPids(task, exe, "")
+	if len(pids) == 0 {
+		return fmt.Errorf("no %s process to kill", task)
+	}
+	return syscall.Kill(pids[0], syscall.SIGKILL)
+}
+
+// killWorkers kills n workers of node with SIGKILL, having read each one's final
+// status: hashers frozen, so no loop completes between the reading and the kill.
+func (p *phase) killWorkers(node string, n int) error {
+	allocs, err := p.Stack.Nomad.Running("dockercoins", dockercoins.Worker)
+	if err != nil {
+		return err
+	}
+	var victims []nomad.Alloc
+	for _, a := range allocs {
+		if a.Node == node && len(victims) < n {
+			victims = append(victims, a)
+		}
+	}
+	if len(victims) == 0 {
+		return fmt.Errorf("no worker runs on %s", node)
+	}
+	return p.frozen(func() error {
+		for _, a := range victims {
+			if err := p.killWorker(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// killWorker reads a worker's status and kills it. Call it with the hashers frozen.
+func (p *phase) killWorker(a nomad.Alloc) error {
+	st, err := workerStatus(a.Addrs["http"])
+	if err != nil {
+		return err
+	}
+	pids := p.taskPids("worker", "worker", a.ID)
+	if len(pids) != 1 {
+		return fmt.Errorf("worker %s: %d processes", a.ID, len(pids))
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		return err
+	}
+	p.killed = append(p.killed, killedWorker{alloc: a.ID, status: st})
+	return nil
+}
+
+// frozen runs fn with every hasher stopped (SIGSTOP), after a moment for the replies
+// already on their way to land: no loop completes while fn runs.
+func (p *phase) frozen(fn func() error) error {
+	pids := p.taskPids("hasher", "hasher", "")
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGSTOP)
+	}
+	defer func() {
+		for _, pid := range pids {
+			syscall.Kill(pid, syscall.SIGCONT)
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	return fn()
+}
+
+// jaegerDown stops the jaeger job for d, then runs it again.
+func (p *phase) jaegerDown(d time.Duration) error {
+	ctx, cancel := context.WithTimeout(p.ctx, time.Minute)
+	defer cancel()
+	if err := p.Stack.Nomad.Stop(ctx, "jaeger"); err != nil {
+		return err
+	}
+	time.Sleep(d)
+	a := p.App
+	a.Jobs, a.Pin = []string{"jaeger"}, map[string]string{"jaeger": "n1"}
+	ctx, cancel = context.WithTimeout(p.ctx, 2*time.Minute)
+	defer cancel()
+	return Deploy(ctx, p.Stack, a)
+}
+
+// rollingUpdate runs the phase's job again with another release label and waits for
+// the deployment.
+func (p *phase) rollingUpdate() error {
+	a := p.app
+	a.Vars = maps.Clone(a.Vars)
+	if a.Vars == nil {
+		a.Vars = nomad.Vars{}
+	}
+	a.Vars["release"] = "2"
+	ctx, cancel := context.WithTimeout(p.ctx, 3*time.Minute)
+	defer cancel()
+	return Deploy(ctx, p.Stack, a)
+}
+
+// cutOff takes client node n<i> off the network for d: its eth0 down inside its
+// namespace, then up again. Its processes run on and find nobody.
+func (p *phase) cutOff(i int, d time.Duration) error {
+	ns := ClientNode(p.Cluster.Net, i).Name
+	if err := ip("-n", ns, "link", "set", "eth0", "down"); err != nil {
+		return err
+	}
+	time.Sleep(d)
+	return ip("-n", ns, "link", "set", "eth0", "up")
+}
+
+// loseNode kills every process of client node n<i> at once, agents and tasks, as a
+// machine losing power. What its workers had not flushed is lost with the node's
+// disk: the bound, read from their status just before (hashers frozen).
+func (p *phase) loseNode(i int) error {
+	node := fmt.Sprintf("n%d", i)
+	allocs, err := p.Stack.Nomad.Running("dockercoins", dockercoins.Worker)
+	if err != nil {
+		return err
+	}
+	return p.frozen(func() error {
+		p.bound = 0
+		for _, a := range allocs {
+			if a.Node != node {
+				continue
+			}
+			st, err := workerStatus(a.Addrs["http"])
+			if err != nil {
+				return err
+			}
+			p.killed = append(p.killed, killedWorker{alloc: a.ID, status: st})
+			p.bound += st.Pending
+		}
+		ClientNode(p.Cluster.Net, i).KillAll(syscall.SIGKILL)
+		p.note = fmt.Sprintf("%d workers on %s; bound: their %d unflushed loops", len(p.killed), node, p.bound)
+		return nil
+	})
+}
+
+// taskPids finds the processes of a task of this cluster's allocations by their
+// environment (Nomad sets NOMAD_ALLOC_DIR, NOMAD_TASK_NAME, NOMAD_ALLOC_ID) and program
+// name; of one allocation if allocID is set.
+func (p *phase) taskPids(task, exe, allocID string) []int {
+	return taskPids(p.Cluster.State, task, exe, allocID)
+}
+
+func taskPids(state, task, exe, allocID string) []int {
+	state += "/"
+	var pids []int
+	for _, pid := range allPids() {
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if strings.TrimSpace(string(comm)) != exe {
+			continue
+		}
+		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+		env = append([]byte{0}, env...)
+		if bytes.Contains(env, []byte("\x00NOMAD_TASK_NAME="+task+"\x00")) &&
+			bytes.Contains(env, []byte("\x00NOMAD_ALLOC_DIR="+state)) &&
+			(allocID == "" || bytes.Contains(env, []byte("\x00NOMAD_ALLOC_ID="+allocID+"\x00"))) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// workerStatus reads a worker's GET /.
+func workerStatus(addr string) (dockercoins.WorkerStatus, error) {
+	var st dockercoins.WorkerStatus
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get("http://" + addr + "/")
+	if err != nil {
+		return st, fmt.Errorf("worker status: %w", err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return st, fmt.Errorf("worker status at %s: %w", addr, err)
+	}
+	return st, nil
+}
