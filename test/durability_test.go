@@ -318,3 +318,32 @@ func replaceNomadRedis(t *testing.T, dev *testbed.NomadDev, r *goredis.Client) *
 	waitHashesRise(t, nr, after+20, 30*time.Second)
 	return nr
 }
+
+// TestComposeRedisIsDurable checks that Compose's Redis runs with redis/redis.conf and
+// keeps its data in a named volume.
+func TestComposeRedisIsDurable(t *testing.T) {
+	p := loadCompose(t)
+	s, err := p.GetService("redis")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const conf = "/usr/local/etc/redis/redis.conf"
+	if len(s.Command) < 2 || s.Command[0] != "redis-server" || s.Command[1] != conf {
+		t.Errorf("redis runs %v, want redis-server %s first", s.Command, conf)
+	}
+	var confMounted, dataVolume bool
+	for _, v := range s.Volumes {
+		switch {
+		case v.Target == conf && v.Source == testbed.ConfigFile():
+			confMounted = true
+		case v.Target == "/data" && v.Type == "volume" && p.Volumes[v.Source].Name != "":
+			dataVolume = true
+		}
+	}
+	if !confMounted {
+		t.Errorf("redis does not mount %s at %s: %+v", testbed.ConfigFile(), conf, s.Volumes)
+	}
+	if !dataVolume {
+		t.Errorf("redis keeps /data in no named volume: %+v", s.Volumes)
+	}
+}
