@@ -227,12 +227,14 @@ func getJSONQuiet(url string) (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
-// redisTaskPid finds the redis-server the redis job runs on node: a process with
-// Nomad's NOMAD_ALLOC_ID in its environment.
-func redisTaskPid(node *testbed.Node) int {
+// redisTaskPid finds the redis-server of the redis job's allocation allocID on node: it
+// works in its --dir, <data_dir>/alloc/<allocID>/alloc/data. (Its environment cannot
+// tell: redis-server writes its process title over it.)
+func redisTaskPid(node *testbed.Node, allocID string) int {
 	for _, pid := range node.Pids() {
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		if strings.TrimSpace(string(comm)) == "redis-server" && lab.HasEnv(pid, "NOMAD_ALLOC_ID") {
+		cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		if strings.TrimSpace(string(comm)) == "redis-server" && strings.Contains(cwd, "/"+allocID+"/") {
 			return pid
 		}
 	}
@@ -248,9 +250,9 @@ func killNomadRedis(t *testing.T, dev *testbed.NomadDev, r *goredis.Client) {
 	if err != nil || len(allocs) != 1 {
 		t.Fatalf("redis allocations: %v %v", allocs, err)
 	}
-	pid := redisTaskPid(dev.Node)
+	pid := redisTaskPid(dev.Node, allocs[0].ID)
 	if pid == 0 {
-		t.Fatal("no redis-server with NOMAD_ALLOC_ID runs in the node")
+		t.Fatalf("no redis-server of allocation %s runs in the node", allocs[0].ID)
 	}
 	watch := watchCounter("hashes in redis", redisHashes(r))
 	h := waitHashesRise(t, r, hashes(t, r)+20, 30*time.Second)
@@ -261,7 +263,7 @@ func killNomadRedis(t *testing.T, dev *testbed.NomadDev, r *goredis.Client) {
 	killed := time.Now()
 	var newPid int
 	testbed.Eventually(t, 60*time.Second, "Nomad to restart redis-server", func() bool {
-		newPid = redisTaskPid(dev.Node)
+		newPid = redisTaskPid(dev.Node, allocs[0].ID)
 		return newPid != 0 && newPid != pid
 	})
 	var after int64
@@ -285,7 +287,8 @@ func killNomadRedis(t *testing.T, dev *testbed.NomadDev, r *goredis.Client) {
 
 // replaceNomadRedis runs a new version of the redis job (only its meta changes), so
 // Nomad replaces the allocation; the sticky ephemeral disk hands the new allocation on
-// the same node the old one's data. It returns a client of the new Redis.
+// the same node the old one's data. It returns a client of the new Redis, which the
+// caller closes.
 func replaceNomadRedis(t *testing.T, dev *testbed.NomadDev, r *goredis.Client) *goredis.Client {
 	c := dev.Nomad
 	old, err := c.Running("redis", "redis")
@@ -304,7 +307,6 @@ func replaceNomadRedis(t *testing.T, dev *testbed.NomadDev, r *goredis.Client) *
 		t.Fatalf("the new allocation runs on %s, the old one ran on %s", now[0].Node, old[0].Node)
 	}
 	nr := goredis.NewClient(&goredis.Options{Addr: now[0].Addrs["db"]})
-	t.Cleanup(func() { nr.Close() })
 	var after int64
 	testbed.Eventually(t, 30*time.Second, "the new Redis to answer", func() bool {
 		n, err := redisHashes(nr)()

@@ -68,6 +68,7 @@ func TestNomadSingleNode(t *testing.T) {
 	if !t.Run("redis allocation replaced", func(t *testing.T) { r = replaceNomadRedis(t, dev, r) }) {
 		t.FailNow()
 	}
+	defer r.Close()
 
 	stopApp(t, c)
 	var s tally
