@@ -356,8 +356,8 @@ job "dockercoins" {
     # sticky hands the folder to an allocation that replaces this one on the same node
     # (an update). No migrate: an allocation placed elsewhere starts afresh, as one
     # replacing a lost node must anyway; the one it replaces drained on SIGTERM.
+    # Nomad's default size (300 MB): it must hold the task logs (10 x 10 MB) too.
     ephemeral_disk {
-      size   = 50
       sticky = true
     }
 

@@ -1,13 +1,22 @@
 # Redis for DockerCoins, registered in Consul as `redis` (workers and the web UI find it
-# as redis.service.consul). It keeps nothing on disk: the counters start from zero with
-# each new allocation, as in the workshop.
+# as redis.service.consul). It runs with redis/redis.conf, the configuration of every
+# stack (AOF with appendfsync always, no eviction), given as the redis_conf variable:
 #
-#   nomad job run jobs/redis.nomad.hcl
+#   nomad job run -var "redis_conf=$(cat redis/redis.conf)" jobs/redis.nomad.hcl
+#
+# Its data (the AOF) lives in the allocation's alloc/data folder: a restarted task finds
+# it there, and the ephemeral disk is sticky, so an allocation that replaces this one on
+# the same node (a new job version, a restart of the allocation) takes it over.
 
 variable "redis_server" {
   type        = string
   description = "Path of redis-server on the clients (Debian: apt-get install redis-server)."
   default     = "/usr/bin/redis-server"
+}
+
+variable "redis_conf" {
+  type        = string
+  description = "The contents of redis.conf: redis/redis.conf, the one configuration of every stack. Changing it rolls the allocation, which keeps its data."
 }
 
 variable "mesh" {
@@ -44,6 +53,17 @@ job "redis" {
       port "mesh" {}
     }
 
+    # The data folder survives a restart of the task in the allocation by itself; sticky
+    # keeps it for the next allocation on the same node, and migrate moves it there (and
+    # copies it from the old node when the new allocation lands elsewhere and the old
+    # node still answers).
+    ephemeral_disk {
+      sticky  = true
+      migrate = true
+      # Room for the AOF, which grows to about twice the data between rewrites.
+      size = 1024
+    }
+
     restart {
       attempts = 5
       interval = "1m"
@@ -68,24 +88,34 @@ job "redis" {
 
       config {
         command = var.redis_server
-        # Bound to the node's address only; the lab network is private, so no password
-        # and no protected mode.
+        # Bound to the node's address only (redis.conf turns protected mode off: the lab
+        # network is private). The data goes to the allocation's shared data folder,
+        # which the sticky ephemeral disk carries over.
         args = [
+          "${NOMAD_TASK_DIR}/redis.conf",
           "--port", "${NOMAD_PORT_db}",
           "--bind", "${NOMAD_IP_db}",
-          "--protected-mode", "no",
-          "--save", "",
-          "--appendonly", "no",
-          "--dir", "${NOMAD_TASK_DIR}",
+          "--dir", "${NOMAD_ALLOC_DIR}/data",
         ]
       }
 
+      # redis_conf is written as given: no template actions in it.
+      template {
+        data            = var.redis_conf
+        destination     = "local/redis.conf"
+        left_delimiter  = "{{{{"
+        right_delimiter = "}}}}"
+        change_mode     = "restart"
+      }
+
+      # On SIGTERM Redis fsyncs the AOF and exits.
       kill_signal  = "SIGTERM"
       kill_timeout = "10s"
 
+      # maxmemory is 256 MB (redis.conf); the rest is room for the AOF rewrite's fork.
       resources {
         cpu    = 100
-        memory = 128
+        memory = 384
       }
     }
 

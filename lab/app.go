@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -54,9 +55,13 @@ func Deploy(ctx context.Context, s *Stack, a App) error {
 	for k, v := range a.Vars {
 		app[k] = v
 	}
+	conf, err := RedisConf(a.Root)
+	if err != nil {
+		return err
+	}
 	// Each job gets only the variables it declares.
 	vars := map[string]nomad.Vars{
-		"redis":       {"mesh": mesh, "consul_bin": a.Tools.Consul},
+		"redis":       {"mesh": mesh, "consul_bin": a.Tools.Consul, "redis_conf": conf},
 		"jaeger":      {"jaeger_bin": a.Tools.Jaeger},
 		"dockercoins": app,
 	}
@@ -77,6 +82,16 @@ func Deploy(ctx context.Context, s *Stack, a App) error {
 		}
 	}
 	return nil
+}
+
+// RedisConf reads redis/redis.conf, the Redis configuration of every stack, which the
+// redis job takes as its redis_conf variable.
+func RedisConf(root string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(root, "redis", "redis.conf"))
+	if err != nil {
+		return "", fmt.Errorf("the redis job's configuration: %w", err)
+	}
+	return string(b), nil
 }
 
 // ApplyIntentions writes the mesh's intentions to the Consul at addr

@@ -18,15 +18,16 @@ import (
 
 // TestNomadSingleNode runs the stack of `make up`, the dev agents of lab.StartDev
 // and the three jobs, in a network namespace: every group becomes healthy, every
-// instance answers through Consul DNS, hashes rise in Redis, and when the job stops the
-// workers' final counts add up to exactly what Redis holds.
+// instance answers through Consul DNS, hashes rise in Redis, Redis keeps every count
+// when its process is killed and when its allocation is replaced, and when the job stops
+// the workers' final counts add up to exactly what Redis holds.
 func TestNomadSingleNode(t *testing.T) {
 	dev := testbed.StartNomadDev(t)
 	c := dev.Nomad
 	if !t.Run("job files validate", func(t *testing.T) { checkJobFiles(t, dev) }) {
 		t.FailNow()
 	}
-	run(t, c, "redis.nomad.hcl", nil, nil)
+	run(t, c, "redis.nomad.hcl", redisVars(t), nil)
 	run(t, c, "jaeger.nomad.hcl", nomad.Vars{"jaeger_bin": testbed.Tool(t, "jaeger")}, nil)
 	run(t, c, "dockercoins.nomad.hcl", appVars(t, "worker_count", "2", "hasher_count", "2"), nil)
 	r := redisOf(t, c)
@@ -60,6 +61,15 @@ func TestNomadSingleNode(t *testing.T) {
 		t.Fatalf("webui on :8000: %d %q %v", code, body, err)
 	}
 
+	// Redis keeps every count through a crash of redis-server and a new allocation.
+	if !t.Run("redis killed", func(t *testing.T) { killNomadRedis(t, dev, r) }) {
+		t.FailNow()
+	}
+	if !t.Run("redis allocation replaced", func(t *testing.T) { r = replaceNomadRedis(t, dev, r) }) {
+		t.FailNow()
+	}
+	defer r.Close()
+
 	stopApp(t, c)
 	var s tally
 	for _, a := range allocsOf(t, c, "worker") {
@@ -76,7 +86,7 @@ func TestNomadSingleNode(t *testing.T) {
 func checkJobFiles(t *testing.T, dev *testbed.NomadDev) {
 	vars := map[string]nomad.Vars{
 		"dockercoins.nomad.hcl": {"bin_dir": "/opt/dockercoins/bin", "worker_count": "3"},
-		"redis.nomad.hcl":       nil,
+		"redis.nomad.hcl":       redisVars(t),
 		"jaeger.nomad.hcl":      {"jaeger_bin": testbed.Tool(t, "jaeger")},
 	}
 	files, _ := filepath.Glob(jobFile("*.nomad.hcl"))
@@ -86,7 +96,11 @@ func checkJobFiles(t *testing.T, dev *testbed.NomadDev) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			// The command people run...
-			cmd := exec.Command(testbed.Tool(t, "nomad"), "job", "validate", f)
+			args := []string{"job", "validate"}
+			for k, v := range vars[filepath.Base(f)] {
+				args = append(args, "-var", k+"="+v)
+			}
+			cmd := exec.Command(testbed.Tool(t, "nomad"), append(args, f)...)
 			cmd.Env = append(os.Environ(), "NOMAD_ADDR="+dev.NomadAddr)
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("nomad job validate %s: %v\n%s", f, err, out)
@@ -138,7 +152,7 @@ func TestNomadCluster(t *testing.T) {
 	cl := testbed.StartNomadCluster(t, 3)
 	c := cl.Nomad
 	// Redis stays on n1: the node that goes away later is n3.
-	run(t, c, "redis.nomad.hcl", nil, func(j *api.Job) {
+	run(t, c, "redis.nomad.hcl", redisVars(t), func(j *api.Job) {
 		j.Constrain(api.NewConstraint("${node.unique.name}", "=", "n1"))
 	})
 	r := redisOf(t, c)

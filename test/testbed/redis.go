@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -12,36 +13,43 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 )
 
-// Redis is a redis-server of the test's own, on a free port.
+// Redis is a redis-server of the test's own, on a free port, configured as every stack
+// ships it (redis/redis.conf): AOF on, no snapshots, bounded memory, no eviction.
 type Redis struct {
 	Addr string
+	Dir  string // its data: the AOF lives in Dir/appendonlydir
 	port int
-	dir  string
+	args []string
 	t    testing.TB
 	proc *Proc
 }
 
-// StartRedis starts redis-server (from Debian's redis-server package) without
-// persistence, except the snapshot Stop takes so Restart finds the data again.
-func StartRedis(t testing.TB) *Redis {
+// ConfigFile is the path of the Redis configuration every stack uses.
+func ConfigFile() string { return filepath.Join(Root(), "redis", "redis.conf") }
+
+// StartRedis starts redis-server (from Debian's redis-server package) with the shipped
+// configuration, its data in a folder of the test's own; args are added last, so they
+// override the file (e.g. "--appendfsync", "everysec").
+func StartRedis(t testing.TB, args ...string) *Redis {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("redis-server not found: install it (apt-get install redis-server)")
 	}
 	port := FreePort(t)
-	r := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), port: port, dir: t.TempDir(), t: t}
+	r := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: t.TempDir(), port: port, args: args, t: t}
 	r.start()
 	return r
 }
 
 func (r *Redis) start() {
 	r.t.Helper()
-	r.proc = Start(r.t, "redis", nil, "redis-server",
-		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-		"--dir", r.dir, "--dbfilename", "dump.rdb")
+	args := append([]string{ConfigFile(),
+		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.Dir}, r.args...)
+	r.proc = Start(r.t, "redis", nil, "redis-server", args...)
 	c := r.Client()
 	defer c.Close()
-	Eventually(r.t, 10*time.Second, "redis to answer", func() bool {
+	// Ping answers only once the AOF is loaded.
+	Eventually(r.t, 20*time.Second, "redis to answer", func() bool {
 		return c.Ping(context.Background()).Err() == nil
 	})
 }
@@ -51,16 +59,24 @@ func (r *Redis) Client() *goredis.Client {
 	return goredis.NewClient(&goredis.Options{Addr: r.Addr})
 }
 
-// Stop saves a snapshot and shuts Redis down, as an outage that keeps the data.
+// Stop stops Redis as Nomad, Compose and systemd do: SIGTERM, after which Redis fsyncs
+// the AOF and exits. Nothing else helps it keep its data.
 func (r *Redis) Stop() {
-	c := r.Client()
-	defer c.Close()
-	c.ShutdownSave(context.Background())
-	r.proc.Wait(r.t, 10*time.Second)
+	r.t.Helper()
+	if err := r.proc.Stop(10 * time.Second); err != nil {
+		r.t.Logf("redis exited with %v", err)
+	}
 }
 
-// Restart starts Redis again on the same port with the saved data.
+// Kill kills Redis with SIGKILL, as a crash or `kill -9` does: no shutdown, no save.
+func (r *Redis) Kill() { r.proc.Kill() }
+
+// Restart starts Redis again on the same port, configuration and data folder: what it
+// holds then is only what its AOF kept.
 func (r *Redis) Restart() { r.start() }
+
+// PID is the running redis-server's process id.
+func (r *Redis) PID() int { return r.proc.PID() }
 
 // Int reads an integer key, 0 if missing.
 func (r *Redis) Int(key string) int64 {
