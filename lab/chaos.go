@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/dockercoins/dockercoins"
@@ -119,7 +120,7 @@ func (c *Chaos) phase(ctx context.Context, f Fault) (Result, error) {
 	// Let every worker reach its pace before the baseline is taken.
 	time.Sleep(c.Mine + dockercoinsSettle)
 	r.Baseline = c.speed(ctx, time.Now().Add(-dockercoinsSettle-4*time.Second), 4)
-	p := &phase{Chaos: c, app: app, ctx: ctx}
+	p := &phase{Chaos: c, app: app, ctx: ctx, bound: -1}
 	start := time.Now()
 	if err := f.Inject(p); err != nil {
 		return r, fmt.Errorf("inject: %w", err)
@@ -131,7 +132,7 @@ func (c *Chaos) phase(ctx context.Context, f Fault) (Result, error) {
 	if err := c.Stack.Nomad.Stop(sctx, "dockercoins"); err != nil {
 		return r, err
 	}
-	done, err := c.completed(ctx, known, p.killed)
+	done, replayed, err := c.completed(ctx, known, p.killed)
 	if err != nil {
 		return r, err
 	}
@@ -150,6 +151,9 @@ func (c *Chaos) phase(ctx context.Context, f Fault) (Result, error) {
 		r.Bound = p.bound
 	}
 	r.Note = p.note
+	if replayed > 0 {
+		r.Note = strings.TrimPrefix(r.Note+fmt.Sprintf("; %d loops replayed from journals by restarted workers", replayed), "; ")
+	}
 	return r, nil
 }
 

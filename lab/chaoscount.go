@@ -21,22 +21,22 @@ import (
 // (a lost node's disk included), and from the status read just before the kill of
 // every process the suite killed. Every process that logged "starting" must have been
 // accounted for one way or the other.
-func (c *Chaos) completed(ctx context.Context, known map[string]bool, killed []killedWorker) (int64, error) {
+// It also returns how many loops restarted processes replayed for their predecessors.
+func (c *Chaos) completed(ctx context.Context, known map[string]bool, killed []killedWorker) (total, replayed int64, err error) {
 	// Stop returns once Nomad sees no allocation running; wait for the processes too
 	// (a node that was cut off hears of the stop late).
 	deadline := time.Now().Add(time.Minute)
 	for len(taskPids(c.Cluster.State, "worker", "worker", "")) > 0 {
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("worker processes still run a minute after the job stopped")
+			return 0, 0, fmt.Errorf("worker processes still run a minute after the job stopped")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	all, err := c.Stack.Nomad.Allocations("dockercoins")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	kills := map[string]int{}
-	var total int64
 	for _, k := range killed {
 		kills[k.alloc]++
 		total += k.status.Loops - k.status.Replayed
@@ -55,15 +55,16 @@ func (c *Chaos) completed(ctx context.Context, known map[string]bool, killed []k
 			time.Sleep(200 * time.Millisecond)
 		}
 		if l.starts != l.stops+kills[a.ID] {
-			return 0, fmt.Errorf("worker allocation %s on %s: %d processes started, %d stopped and %d killed by the suite: one ended unaccounted",
+			return 0, 0, fmt.Errorf("worker allocation %s on %s: %d processes started, %d stopped and %d killed by the suite: one ended unaccounted",
 				a.ID, a.Node, l.starts, l.stops, kills[a.ID])
 		}
 		if l.kept > 0 || l.anomalies > 0 {
-			return 0, fmt.Errorf("worker allocation %s: %d loops left in its journal, %d anomalies", a.ID, l.kept, l.anomalies)
+			return 0, 0, fmt.Errorf("worker allocation %s: %d loops left in its journal, %d anomalies", a.ID, l.kept, l.anomalies)
 		}
 		total += l.loops
+		replayed += l.replayed
 	}
-	return total, nil
+	return total, replayed, nil
 }
 
 // workerLog is what a worker allocation's JSON log says about its processes.
@@ -71,6 +72,7 @@ type workerLog struct {
 	starts, stops   int
 	loops           int64 // Σ loops − replayed over the "stopped" lines
 	kept, anomalies int64
+	replayed        int64
 }
 
 // readWorkerLog reads the worker task's stdout files in dir (worker.stdout.0, .1...).
@@ -102,6 +104,7 @@ func readWorkerLog(dir string) workerLog {
 				l.stops++
 				l.loops += ev.Loops - ev.Replayed
 				l.kept += ev.Kept
+				l.replayed += ev.Replayed
 				l.anomalies += ev.Anomalies
 			}
 		}
@@ -125,7 +128,7 @@ func (r Result) recovery() string {
 // WriteTable prints the results as a Markdown table, then the verdict; it reports
 // whether every fault met its target.
 func WriteTable(w io.Writer, results []Result) bool {
-	rows := [][]string{{"fault", "loops completed", "counted in Redis", "lost", "counted twice", "speed recovered after", "target"}}
+	rows := [][]string{{"fault", "loops completed", "counted in Redis", "lost", "counted twice", "hashes/s before", "speed recovered after", "target"}}
 	ok := true
 	for _, r := range results {
 		target := "0 lost, 0 twice"
@@ -137,7 +140,7 @@ func WriteTable(w io.Writer, results []Result) bool {
 			verdict, ok = "MISSED", false
 		}
 		rows = append(rows, []string{r.Fault, strconv.FormatInt(r.Completed, 10), strconv.FormatInt(r.Counted, 10),
-			strconv.FormatInt(r.Lost, 10), strconv.FormatInt(r.Twice, 10), r.recovery(), target + ": " + verdict})
+			strconv.FormatInt(r.Lost, 10), strconv.FormatInt(r.Twice, 10), fmt.Sprintf("%.1f", r.Baseline), r.recovery(), target + ": " + verdict})
 	}
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {
