@@ -44,6 +44,9 @@ type Result struct {
 	Bound    int64
 	Baseline float64       // hashes/s before the fault
 	Recovery time.Duration // from the fault until the speed was back to RecoverShare of Baseline; -1: not within Chaos.Recover
+	// Stall is the longest time from the fault on that Redis's count did not grow:
+	// loops mined meanwhile land later, in the buckets of the seconds they were mined in.
+	Stall time.Duration
 	Note     string
 }
 
@@ -122,11 +125,14 @@ func (c *Chaos) phase(ctx context.Context, f Fault) (Result, error) {
 	r.Baseline = c.speed(ctx, time.Now().Add(-dockercoinsSettle-4*time.Second), 4)
 	p := &phase{Chaos: c, app: app, ctx: ctx, bound: -1}
 	start := time.Now()
+	stall := c.watchStall(ctx)
 	if err := f.Inject(p); err != nil {
+		stall()
 		return r, fmt.Errorf("inject: %w", err)
 	}
 	r.Recovery = c.waitRecovered(ctx, start, r.Baseline)
 	time.Sleep(c.Mine)
+	r.Stall = stall()
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	if err := c.Stack.Nomad.Stop(sctx, "dockercoins"); err != nil {
@@ -155,6 +161,34 @@ func (c *Chaos) phase(ctx context.Context, f Fault) (Result, error) {
 		r.Note = strings.TrimPrefix(r.Note+fmt.Sprintf("; %d loops replayed from journals by restarted workers", replayed), "; ")
 	}
 	return r, nil
+}
+
+// watchStall samples Redis's count every 100 ms until the returned function is
+// called, which returns the longest time the count stood still.
+func (c *Chaos) watchStall(ctx context.Context) func() time.Duration {
+	done := make(chan struct{})
+	result := make(chan time.Duration)
+	go func() {
+		var longest time.Duration
+		last, since := int64(-1), time.Now()
+		for {
+			select {
+			case <-done:
+				result <- max(longest, time.Since(since))
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+			n, err := c.redis.Get(ctx, dockercoins.HashesKey).Int64()
+			if err == nil && n != last {
+				longest = max(longest, time.Since(since))
+				last, since = n, time.Now()
+			}
+		}
+	}()
+	return func() time.Duration {
+		close(done)
+		return (<-result).Round(100 * time.Millisecond)
+	}
 }
 
 // dockercoinsSettle is how long after a second its bucket is complete: a worker

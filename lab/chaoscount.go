@@ -114,8 +114,8 @@ func readWorkerLog(dir string) workerLog {
 
 // line is a phase's result in a few words, for the progress output.
 func (r Result) line() string {
-	return fmt.Sprintf("completed %d, counted %d, lost %d, twice %d, speed back after %s",
-		r.Completed, r.Counted, r.Lost, r.Twice, r.recovery())
+	return fmt.Sprintf("completed %d, counted %d, lost %d, twice %d, speed back after %s, count stalled %.1f s",
+		r.Completed, r.Counted, r.Lost, r.Twice, r.recovery(), r.Stall.Seconds())
 }
 
 func (r Result) recovery() string {
@@ -128,7 +128,7 @@ func (r Result) recovery() string {
 // WriteTable prints the results as a Markdown table, then the verdict; it reports
 // whether every fault met its target.
 func WriteTable(w io.Writer, results []Result) bool {
-	rows := [][]string{{"fault", "loops completed", "counted in Redis", "lost", "counted twice", "hashes/s before", "speed recovered after", "target"}}
+	rows := [][]string{{"fault", "loops completed", "counted in Redis", "lost", "counted twice", "hashes/s before", "speed recovered after", "count stalled", "target"}}
 	ok := true
 	for _, r := range results {
 		target := "0 lost, 0 twice"
@@ -140,7 +140,7 @@ func WriteTable(w io.Writer, results []Result) bool {
 			verdict, ok = "MISSED", false
 		}
 		rows = append(rows, []string{r.Fault, strconv.FormatInt(r.Completed, 10), strconv.FormatInt(r.Counted, 10),
-			strconv.FormatInt(r.Lost, 10), strconv.FormatInt(r.Twice, 10), fmt.Sprintf("%.1f", r.Baseline), r.recovery(), target + ": " + verdict})
+			strconv.FormatInt(r.Lost, 10), strconv.FormatInt(r.Twice, 10), fmt.Sprintf("%.1f", r.Baseline), r.recovery(), fmt.Sprintf("%.1f s", r.Stall.Seconds()), target + ": " + verdict})
 	}
 	widths := make([]int, len(rows[0]))
 	for _, row := range rows {
@@ -166,6 +166,10 @@ func WriteTable(w io.Writer, results []Result) bool {
 		if r.Note != "" {
 			fmt.Fprintf(w, "%s: %s\n", r.Fault, r.Note)
 		}
+	}
+	if len(results) == 0 {
+		fmt.Fprintln(w, "No fault ran.")
+		return false
 	}
 	if ok {
 		fmt.Fprintln(w, "Target met: no loop lost or counted twice, except what a lost node's workers had not flushed.")

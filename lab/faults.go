@@ -230,9 +230,14 @@ func taskPids(state, task, exe, allocID string) []int {
 		}
 		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 		env = append([]byte{0}, env...)
-		if bytes.Contains(env, []byte("\x00NOMAD_TASK_NAME="+task+"\x00")) &&
+		byEnv := bytes.Contains(env, []byte("\x00NOMAD_TASK_NAME="+task+"\x00")) &&
 			bytes.Contains(env, []byte("\x00NOMAD_ALLOC_DIR="+state)) &&
-			(allocID == "" || bytes.Contains(env, []byte("\x00NOMAD_ALLOC_ID="+allocID+"\x00"))) {
+			(allocID == "" || bytes.Contains(env, []byte("\x00NOMAD_ALLOC_ID="+allocID+"\x00")))
+		// redis-server writes its process title over its environment; it runs in its
+		// allocation's folder (its data folder), and only its task runs that program.
+		cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+		byDir := strings.HasPrefix(cwd, state) && (allocID == "" || strings.Contains(cwd, "/alloc/"+allocID+"/"))
+		if byEnv || byDir {
 			pids = append(pids, pid)
 		}
 	}

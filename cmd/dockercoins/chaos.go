@@ -11,7 +11,13 @@ import (
 	"time"
 
 	"github.com/dockercoins/dockercoins/lab"
+	goredis "github.com/redis/go-redis/v9"
 )
+
+// quiet drops the Redis client's log lines.
+type quiet struct{}
+
+func (quiet) Printf(context.Context, string, ...any) {}
 
 // chaosNet is the network of `make chaos`: a range and names of its own, so the suite
 // never touches the stack of `make up` or `make cluster`.
@@ -70,6 +76,8 @@ func chaos(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("chaos cluster (agent logs in %s/<node>/): %w", relative(root, state), err)
 	}
+	// The suite kills Redis on purpose: its client's reconnection errors are expected.
+	goredis.SetLogger(quiet{})
 	suite := &lab.Chaos{Cluster: c, Stack: s, Faults: names, Mine: *mine, Recover: *recover, Out: stdout,
 		App: lab.ChaosApp(root, filepath.Join(root, "bin"), tools, net, *workers, *rngs, *hashers)}
 	start := time.Now()

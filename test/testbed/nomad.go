@@ -69,7 +69,9 @@ type NomadCluster struct {
 	Clients   map[string]*Node // by Nomad node name
 	Nomad     *nomad.Client
 	NomadAddr string
-	ConsulDNS string // the Consul server's DNS, which sees every node's services
+	ConsulDNS string      // the Consul server's DNS, which sees every node's services
+	Lab       lab.Cluster // what it was started from, for what takes a lab cluster (lab.Chaos)
+	Stack     *lab.Stack
 	state     string
 }
 
@@ -85,12 +87,13 @@ func StartNomadCluster(t testing.TB, n int) *NomadCluster {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := lab.StartCluster(ctx, lab.Cluster{Root: Root(), State: state, Nodes: n, Net: net, Tools: Tools(t)})
+	spec := lab.Cluster{Root: Root(), State: state, Nodes: n, Net: net, Tools: Tools(t)}
+	s, err := lab.StartCluster(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := &NomadCluster{Server: net.Node("server", 2), Clients: map[string]*Node{}, state: state,
-		Nomad: s.Nomad, NomadAddr: s.NomadAddr, ConsulDNS: s.ConsulDNS}
+		Nomad: s.Nomad, NomadAddr: s.NomadAddr, ConsulDNS: s.ConsulDNS, Lab: spec, Stack: s}
 	for i := 1; i <= n; i++ {
 		c.Clients[fmt.Sprintf("n%d", i)] = lab.ClientNode(net, i)
 	}
