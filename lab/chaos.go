@@ -47,7 +47,7 @@ type Result struct {
 	// Stall is the longest time from the fault on that Redis's count did not grow:
 	// loops mined meanwhile land later, in the buckets of the seconds they were mined in.
 	Stall time.Duration
-	Note     string
+	Note  string
 }
 
 // OK reports whether the phase met its target: nothing counted twice, and nothing
