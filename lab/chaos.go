@@ -60,7 +60,7 @@ func (r Result) OK() bool {
 const RecoverShare = 0.8
 
 // ChaosNodes is how many client nodes the suite needs: n1 keeps Redis and Jaeger, n2
-// is cut off and has its agent restarted, n3 is lost.
+// is cut off and has its agent restarted, n2 or n3 is lost at the end.
 const ChaosNodes = 3
 
 // Run runs Redis and Jaeger, then one phase per fault, and returns what each measured.

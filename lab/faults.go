@@ -63,8 +63,8 @@ func Faults() []Fault {
 			func(p *phase) error { return p.rollingUpdate() }},
 		{"node cut off 20 s", "n2's eth0 down in its namespace for 20 s",
 			func(p *phase) error { return p.cutOff(2, CutOff) }},
-		{"node lost", "every process of n3 SIGKILLed at once; Nomad places its allocations elsewhere",
-			func(p *phase) error { return p.loseNode(3) }},
+		{"node lost", "every process of n2 or n3 (the one with more workers) SIGKILLed at once; Nomad places its allocations elsewhere",
+			func(p *phase) error { return p.loseNode() }},
 	}
 }
 
@@ -130,7 +130,8 @@ func (p *phase) killWorker(a nomad.Alloc) error {
 }
 
 // frozen runs fn with every hasher stopped (SIGSTOP), after a moment for the replies
-// already on their way to land: no loop completes while fn runs.
+// already on their way to land: no loop completes while fn runs. The moment is shorter
+// than a flush interval, so a worker killed in fn still holds unflushed loops.
 func (p *phase) frozen(fn func() error) error {
 	pids := p.taskPids("hasher", "hasher", "")
 	for _, pid := range pids {
@@ -141,7 +142,7 @@ func (p *phase) frozen(fn func() error) error {
 			syscall.Kill(pid, syscall.SIGCONT)
 		}
 	}()
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	return fn()
 }
 
@@ -185,15 +186,24 @@ func (p *phase) cutOff(i int, d time.Duration) error {
 	return ip("-n", ns, "link", "set", "eth0", "up")
 }
 
-// loseNode kills every process of client node n<i> at once, agents and tasks, as a
-// machine losing power. What its workers had not flushed is lost with the node's
-// disk: the bound, read from their status just before (hashers frozen).
-func (p *phase) loseNode(i int) error {
-	node := fmt.Sprintf("n%d", i)
+// loseNode kills every process of client node n2 or n3, whichever runs more workers,
+// at once, agents and tasks, as a machine losing power. What its workers had not
+// flushed is lost with the node's disk: the bound, read from their status just before
+// (hashers frozen).
+func (p *phase) loseNode() error {
 	allocs, err := p.Stack.Nomad.Running("dockercoins", dockercoins.Worker)
 	if err != nil {
 		return err
 	}
+	on := map[string]int{}
+	for _, a := range allocs {
+		on[a.Node]++
+	}
+	i := 3
+	if on["n2"] > on["n3"] {
+		i = 2
+	}
+	node := fmt.Sprintf("n%d", i)
 	return p.frozen(func() error {
 		p.bound = 0
 		for _, a := range allocs {
