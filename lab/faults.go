@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -102,14 +103,44 @@ func (p *phase) killWorkers(node string, n int) error {
 	if len(victims) == 0 {
 		return fmt.Errorf("no worker runs on %s", node)
 	}
-	return p.frozen(func() error {
+	return p.frozenWithPending(func() error {
 		for _, a := range victims {
 			if err := p.killWorker(a); err != nil {
 				return err
 			}
 		}
 		return nil
-	})
+	}, victims)
+}
+
+// errNothingPending says the workers about to be killed had flushed everything: the
+// kill would not put their journal to the test.
+var errNothingPending = errors.New("nothing pending")
+
+// frozenWithPending runs fn as frozen does, at a moment when the workers of victims
+// hold unflushed loops (trying a few moments: they flush every 250 ms).
+func (p *phase) frozenWithPending(fn func() error, victims []nomad.Alloc) error {
+	for range 20 {
+		err := p.frozen(func() error {
+			var pending int64
+			for _, a := range victims {
+				st, err := workerStatus(a.Addrs["http"])
+				if err != nil {
+					return err
+				}
+				pending += st.Pending
+			}
+			if pending == 0 {
+				return errNothingPending
+			}
+			return fn()
+		})
+		if !errors.Is(err, errNothingPending) {
+			return err
+		}
+		time.Sleep(70 * time.Millisecond)
+	}
+	return p.frozen(fn)
 }
 
 // killWorker reads a worker's status and kills it. Call it with the hashers frozen.
@@ -204,12 +235,15 @@ func (p *phase) loseNode() error {
 		i = 2
 	}
 	node := fmt.Sprintf("n%d", i)
-	return p.frozen(func() error {
+	var victims []nomad.Alloc
+	for _, a := range allocs {
+		if a.Node == node {
+			victims = append(victims, a)
+		}
+	}
+	return p.frozenWithPending(func() error {
 		p.bound = 0
-		for _, a := range allocs {
-			if a.Node != node {
-				continue
-			}
+		for _, a := range victims {
 			st, err := workerStatus(a.Addrs["http"])
 			if err != nil {
 				return err
@@ -218,9 +252,9 @@ func (p *phase) loseNode() error {
 			p.bound += st.Pending
 		}
 		ClientNode(p.Cluster.Net, i).KillAll(syscall.SIGKILL)
-		p.note = fmt.Sprintf("%d workers on %s; bound: their %d unflushed loops", len(p.killed), node, p.bound)
+		p.note = fmt.Sprintf("%d worker(s) on %s; bound: their %d unflushed loops", len(victims), node, p.bound)
 		return nil
-	})
+	}, victims)
 }
 
 // taskPids finds the processes of a task of this cluster's allocations by their
