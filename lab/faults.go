@@ -160,11 +160,12 @@ func (p *phase) killWorker(a nomad.Alloc) error {
 	return nil
 }
 
-// frozen runs fn with every hasher stopped (SIGSTOP), after a moment for the replies
-// already on their way to land: no loop completes while fn runs. The moment is shorter
-// than a flush interval, so a worker killed in fn still holds unflushed loops.
+// frozen runs fn with every hasher and Redis stopped (SIGSTOP), after a moment for
+// the replies already on their way to land: no loop completes while fn runs, so a
+// status read in fn is final, and no flush is acknowledged, so the workers keep
+// their unflushed loops for a kill in fn to put to the test.
 func (p *phase) frozen(fn func() error) error {
-	pids := p.taskPids("hasher", "hasher", "")
+	pids := append(p.taskPids("hasher", "hasher", ""), p.taskPids("redis", "redis-server", "")...)
 	for _, pid := range pids {
 		syscall.Kill(pid, syscall.SIGSTOP)
 	}
@@ -173,7 +174,7 @@ func (p *phase) frozen(fn func() error) error {
 			syscall.Kill(pid, syscall.SIGCONT)
 		}
 	}()
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	return fn()
 }
 
