@@ -16,7 +16,8 @@ import (
 )
 
 // completed adds up the loops the phase's worker processes completed, each counted
-// once, by the process that did it (loops − replayed): from the "stopped" line of
+// once, by the process that did it (a status's loops are its own; the loops it
+// replayed for its predecessor are in replayed, not in loops): from the "stopped" line of
 // every process that drained, read from the allocations' log files on their nodes
 // (a lost node's disk included), and from the status read just before the kill of
 // every process the suite killed. Every process that logged "starting" must have been
@@ -39,7 +40,7 @@ func (c *Chaos) completed(ctx context.Context, known map[string]bool, killed []k
 	kills := map[string]int{}
 	for _, k := range killed {
 		kills[k.alloc]++
-		total += k.status.Loops - k.status.Replayed
+		total += k.status.Loops
 	}
 	for _, a := range all {
 		if known[a.ID] || a.Group != dockercoins.Worker {
@@ -70,7 +71,7 @@ func (c *Chaos) completed(ctx context.Context, known map[string]bool, killed []k
 // workerLog is what a worker allocation's JSON log says about its processes.
 type workerLog struct {
 	starts, stops   int
-	loops           int64 // Σ loops − replayed over the "stopped" lines
+	loops           int64 // Σ loops over the "stopped" lines
 	kept, anomalies int64
 	replayed        int64
 }
@@ -102,7 +103,7 @@ func readWorkerLog(dir string) workerLog {
 				l.starts++
 			case "stopped":
 				l.stops++
-				l.loops += ev.Loops - ev.Replayed
+				l.loops += ev.Loops
 				l.kept += ev.Kept
 				l.replayed += ev.Replayed
 				l.anomalies += ev.Anomalies
