@@ -84,6 +84,9 @@ func (p *Platform) Serve(ctx context.Context, h http.Handler) error {
 		return err
 	}
 	defer reg.Stop() // after serving ends: deregister
+	if p.settings.AccessLog {
+		h = accessLog(p.Log, h) // inside telemetry's handler: each line carries its trace ID
+	}
 	return HTTP(ctx, p.Log, ln, p.tel.Handler(h))
 }
 
