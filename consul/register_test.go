@@ -130,7 +130,7 @@ func TestRegistrationAsksForAnHTTPCheck(t *testing.T) {
 				t.Fatalf("ID() = %q, registered %q", r.ID(), reg.ID)
 			}
 			ch := reg.Check
-			if ch.HTTP != scheme+"://127.0.0.1:8001/" || ch.Method != "GET" || ch.Interval != "1s" || ch.Timeout != "1s" || ch.DeregisterCriticalServiceAfter != "1m0s" {
+			if ch.HTTP != scheme+"://127.0.0.1:8001/healthz" || ch.Method != "GET" || ch.Interval != "1s" || ch.Timeout != "1s" || ch.DeregisterCriticalServiceAfter != "1m0s" {
 				t.Fatalf("check asked for: %+v", ch)
 			}
 			if native != (reg.Connect != nil && reg.Connect.Native) {
