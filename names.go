@@ -28,6 +28,11 @@ var LoopSteps = []string{SpanPause, SpanRNG, SpanHasher, SpanCount}
 
 // Wire details the original services expect.
 const (
+	// HealthPath answers 200 at once on every service: what Consul, Nomad and container
+	// health checks call. GET / is the original's greeting, and on rng it waits its turn
+	// behind the random-byte requests, as the original's does.
+	HealthPath = "/healthz"
+
 	// HashContentType is what the original worker sends with its POST to hasher; a
 	// Sinatra hasher given a body without it parses the bytes as form fields.
 	HashContentType = "application/octet-stream"

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dockercoins/dockercoins"
 	"github.com/hashicorp/consul/api"
 )
 
@@ -99,10 +100,14 @@ func (a *Authorizer) Authorize(target, uri, serial string) (bool, string, error)
 	return res.Authorized, res.Reason, nil
 }
 
-// Public reports whether a request may skip authorization: the health check (GET /)
-// and metrics, which carry no data and are read by agents without a mesh identity.
+// Public reports whether a request may skip authorization: the health check, the
+// greeting (GET /) and metrics, which carry no data and are read by agents and people
+// without a mesh identity.
 func Public(r *http.Request) bool {
-	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && (r.URL.Path == "/" || r.URL.Path == "/metrics")
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return false
+	}
+	return r.URL.Path == dockercoins.HealthPath || r.URL.Path == "/" || r.URL.Path == "/metrics"
 }
 
 // Authorize wraps h so that, apart from Public requests, only callers the intentions

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/internal/settings"
 )
 
@@ -67,8 +68,8 @@ func (c *Registration) Start(log *slog.Logger, service string, listen net.Addr, 
 		}
 		addr := net.JoinHostPort(host, strconv.Itoa(port))
 		check := &api.AgentServiceCheck{
-			Name:                           service + " GET /",
-			HTTP:                           "http://" + addr + "/",
+			Name:                           service + " GET " + dockercoins.HealthPath,
+			HTTP:                           "http://" + addr + dockercoins.HealthPath,
 			Method:                         "GET",
 			Interval:                       CheckInterval.String(),
 			Timeout:                        CheckInterval.String(),
@@ -76,8 +77,8 @@ func (c *Registration) Start(log *slog.Logger, service string, listen net.Addr, 
 		}
 		var connect *api.AgentServiceConnect
 		if native {
-			// The agent has no mesh certificate; GET / is public over TLS.
-			check.HTTP, check.TLSSkipVerify = "https://"+addr+"/", true
+			// The agent has no mesh certificate; the health path is public over TLS.
+			check.HTTP, check.TLSSkipVerify = "https://"+addr+dockercoins.HealthPath, true
 			connect = &api.AgentServiceConnect{Native: true}
 		}
 		return &api.AgentServiceRegistration{

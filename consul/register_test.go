@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/dockercoins/dockercoins/peer/peertest"
 )
 
 // logBuffer collects JSON log lines written from several goroutines.
@@ -128,7 +130,7 @@ func TestRegistrationAsksForAnHTTPCheck(t *testing.T) {
 				t.Fatalf("ID() = %q, registered %q", r.ID(), reg.ID)
 			}
 			ch := reg.Check
-			if ch.HTTP != scheme+"://127.0.0.1:8001/" || ch.Method != "GET" || ch.Interval != "1s" || ch.Timeout != "1s" || ch.DeregisterCriticalServiceAfter != "1m0s" {
+			if ch.HTTP != scheme+"://127.0.0.1:8001/healthz" || ch.Method != "GET" || ch.Interval != "1s" || ch.Timeout != "1s" || ch.DeregisterCriticalServiceAfter != "1m0s" {
 				t.Fatalf("check asked for: %+v", ch)
 			}
 			if native != (reg.Connect != nil && reg.Connect.Native) {
@@ -141,20 +143,9 @@ func TestRegistrationAsksForAnHTTPCheck(t *testing.T) {
 	}
 }
 
-// deadAddr is a loopback address nothing listens on.
-func deadAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func TestRegistrationStopsWhileConsulIsDown(t *testing.T) {
 	log, _ := newLog(t)
-	r, err := (&Registration{Enabled: true, ConsulHTTP: deadAddr(t)}).Start(log, "web", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}, false)
+	r, err := (&Registration{Enabled: true, ConsulHTTP: peertest.DeadAddr(t)}).Start(log, "web", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,7 +203,7 @@ job "dockercoins" {
       port     = "http"
       task     = "rng"
 
-      # With the mesh on the service speaks Connect itself; its GET / stays public over
+      # With the mesh on the service speaks Connect itself; its /healthz stays public over
       # TLS so the check needs no mesh certificate.
       dynamic "connect" {
         for_each = var.mesh ? [1] : []
@@ -216,7 +216,7 @@ job "dockercoins" {
         type            = "http"
         protocol        = var.mesh ? "https" : "http"
         tls_skip_verify = true
-        path            = "/"
+        path            = "/healthz"
         interval        = "1s"
         timeout         = "1s"
 
@@ -278,7 +278,7 @@ job "dockercoins" {
       port     = "http"
       task     = "hasher"
 
-      # With the mesh on the service speaks Connect itself; its GET / stays public over
+      # With the mesh on the service speaks Connect itself; its /healthz stays public over
       # TLS so the check needs no mesh certificate.
       dynamic "connect" {
         for_each = var.mesh ? [1] : []
@@ -291,7 +291,7 @@ job "dockercoins" {
         type            = "http"
         protocol        = var.mesh ? "https" : "http"
         tls_skip_verify = true
-        path            = "/"
+        path            = "/healthz"
         interval        = "1s"
         timeout         = "1s"
 
@@ -361,8 +361,8 @@ job "dockercoins" {
       sticky = true
     }
 
-    # The worker's GET / is its status line (loops, coins, flushed, pending): the
-    # check passes while it serves, whether or not Redis is up, so an outage of Redis
+    # The worker's /healthz answers while it serves: the
+    # check passes whether or not Redis is up, so an outage of Redis
     # never gets workers restarted and their unflushed count thrown away.
     service {
       name     = "worker"
@@ -373,7 +373,7 @@ job "dockercoins" {
       # uses the mesh only to call its own peers.
       check {
         type     = "http"
-        path     = "/"
+        path     = "/healthz"
         interval = "1s"
         timeout  = "1s"
 
@@ -446,7 +446,7 @@ job "dockercoins" {
       # uses the mesh only to call its own peers.
       check {
         type     = "http"
-        path     = "/"
+        path     = "/healthz"
         interval = "1s"
         timeout  = "1s"
 

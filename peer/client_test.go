@@ -37,17 +37,6 @@ func newBackend(t *testing.T, name string) *backend {
 
 func (b *backend) addr() string { return b.Listener.Addr().String() }
 
-// deadAddr is a loopback address nothing listens on.
-func deadAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func TestClientSpreadsRequestsEvenly(t *testing.T) {
 	var bs []*backend
 	var addrs []string
@@ -136,4 +125,16 @@ func TestParseAddrs(t *testing.T) {
 			t.Errorf("ParseAddrs(%q) = %v, %v; want %s", tc.in, got, err, tc.want)
 		}
 	}
+}
+
+// deadAddr is a loopback address nothing listens on. (peertest has one too, but a test
+// inside package peer cannot import it.)
+func deadAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }

@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/dockercoins/dockercoins"
 )
 
 // healthcheck asks the service running beside it (at the ADDR in its environment, or
-// the default) for GET /, so a container image with nothing but the binary can still
+// the default) for its health path, so a container image with nothing but the binary can still
 // have a health check: `<binary> healthcheck`.
 func healthcheck(ctx context.Context, getenv func(string) string, defaultAddr string) error {
 	addr := getenv("ADDR")
@@ -26,7 +28,7 @@ func healthcheck(ctx context.Context, getenv func(string) string, defaultAddr st
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+dockercoins.HealthPath, nil)
 	if err != nil {
 		return err
 	}
@@ -37,7 +39,7 @@ func healthcheck(ctx context.Context, getenv func(string) string, defaultAddr st
 	defer resp.Body.Close()
 	io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("healthcheck: GET / answered %s", resp.Status)
+		return fmt.Errorf("healthcheck: GET %s answered %s", dockercoins.HealthPath, resp.Status)
 	}
 	return nil
 }

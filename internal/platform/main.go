@@ -16,7 +16,7 @@ type RunFunc func(ctx context.Context, args []string, getenv func(string) string
 // SIGTERM cancel its context so it can stop gracefully; an error exits with status 1.
 //
 // `<binary> healthcheck` instead checks the instance listening at ADDR (defaultAddr if
-// unset) and exits 0 if it answers GET / with 200.
+// unset) and exits 0 if its health path answers 200.
 func Main(name, defaultAddr string, run RunFunc) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -84,6 +84,10 @@ func (p *Platform) Serve(ctx context.Context, h http.Handler) error {
 		return err
 	}
 	defer reg.Stop() // after serving ends: deregister
+	if p.settings.AccessLog {
+		h = accessLog(p.Log, h) // inside telemetry's handler: each line carries its trace ID
+	}
+	h = withHealth(h) // outside the access log: a probe a second would drown the work
 	return HTTP(ctx, p.Log, ln, p.tel.Handler(h))
 }
 

@@ -1,6 +1,7 @@
 package platform
 
 import (
+	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/consul"
 	"github.com/dockercoins/dockercoins/internal/settings"
 	"github.com/dockercoins/dockercoins/telemetry"
@@ -18,6 +19,7 @@ type Settings struct {
 	// the worker's status page): with the mesh on it still serves plain HTTP, and uses
 	// the mesh only to call its own peers.
 	Edge      bool
+	AccessLog bool               // log one line per request (on for rng and hasher, as in the original)
 	Telemetry telemetry.Settings // OTEL_* variables: traces and metrics
 }
 
@@ -31,4 +33,6 @@ func (c *Settings) Register(s *settings.Set, service, addr string) {
 	c.Consul.Register(s)
 	c.Telemetry.Register(s, service)
 	s.Bool(&c.Mesh, "mesh", "MESH", false, "serve and call peers over Consul Connect mTLS, authorized by intentions")
+	s.Bool(&c.AccessLog, "access-log", "ACCESS_LOG", service == dockercoins.RNG || service == dockercoins.Hasher,
+		"log one line per request (method, path, status, duration, caller); off for benchmarks")
 }

@@ -5,41 +5,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/dockercoins/dockercoins/peer"
+	"github.com/dockercoins/dockercoins/peer/peertest"
 )
-
-// request is what a fake hasher saw of one call.
-type request struct {
-	method, path, contentType string
-	body                      []byte
-}
 
 // fakeHasher answers every request with answer(body) and keeps what it was sent; the
 // client reaches it through a peer.Client, as the worker does.
-func fakeHasher(t *testing.T, answer func(body []byte) string) (*Client, func() []request) {
-	var mu sync.Mutex
-	var seen []request
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		seen = append(seen, request{r.Method, r.URL.Path, r.Header.Get("Content-Type"), body})
-		mu.Unlock()
-		io.WriteString(w, answer(body))
-	}))
-	t.Cleanup(srv.Close)
-	c := &Client{Caller: &peer.Client{Service: "hasher", Resolver: peer.Static{"hasher": {srv.Listener.Addr().String()}}}}
-	return c, func() []request {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]request(nil), seen...)
-	}
+func fakeHasher(t *testing.T, answer func(body []byte) string) (*Client, *peertest.Server) {
+	srv := peertest.NewServer(t, "hasher", func(r peertest.Request) []byte { return []byte(answer(r.Body)) })
+	return &Client{Caller: srv.Client()}, srv
 }
 
 func sha(b []byte) string {
@@ -57,12 +33,12 @@ func TestClientPostsTheBytesAsOctetStream(t *testing.T) {
 	if got != sha(data) {
 		t.Fatalf("got %s, want %s", got, sha(data))
 	}
-	reqs := seen()
+	reqs := seen.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
-	if r := reqs[0]; r.method != "POST" || r.path != "/" || r.contentType != "application/octet-stream" || !bytes.Equal(r.body, data) {
-		t.Fatalf("sent %s %s, Content-Type %q, body %x; want POST / application/octet-stream with %x", r.method, r.path, r.contentType, r.body, data)
+	if r := reqs[0]; r.Method != "POST" || r.Path != "/" || r.ContentType != "application/octet-stream" || !bytes.Equal(r.Body, data) {
+		t.Fatalf("sent %s %s, Content-Type %q, body %x; want POST / application/octet-stream with %x", r.Method, r.Path, r.ContentType, r.Body, data)
 	}
 }
 
@@ -87,7 +63,7 @@ func TestClientRefusesAnOversizedBodyWithoutCalling(t *testing.T) {
 	if _, err := c.Hash(context.Background(), make([]byte, MaxBody+1)); err == nil {
 		t.Fatal("an oversized body was accepted")
 	}
-	if n := len(seen()); n != 0 {
+	if n := len(seen.Requests()); n != 0 {
 		t.Fatalf("%d requests sent for an oversized body", n)
 	}
 }

@@ -3,41 +3,17 @@ package rng
 import (
 	"bytes"
 	"context"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/dockercoins/dockercoins/peer"
+	"github.com/dockercoins/dockercoins/peer/peertest"
 )
-
-// request is what a fake rng saw of one call.
-type request struct {
-	method, path, contentType string
-	body                      []byte
-}
 
 // fakeRNG serves answer to every request and keeps what it was sent; the client
 // reaches it through a peer.Client, as the worker does.
-func fakeRNG(t *testing.T, answer func(n string) []byte) (*Client, func() []request) {
-	var mu sync.Mutex
-	var seen []request
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		seen = append(seen, request{r.Method, r.URL.Path, r.Header.Get("Content-Type"), body})
-		mu.Unlock()
-		w.Write(answer(strings.TrimPrefix(r.URL.Path, "/")))
-	}))
-	t.Cleanup(srv.Close)
-	c := &Client{Caller: &peer.Client{Service: "rng", Resolver: peer.Static{"rng": {srv.Listener.Addr().String()}}}}
-	return c, func() []request {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]request(nil), seen...)
-	}
+func fakeRNG(t *testing.T, answer func(n string) []byte) (*Client, *peertest.Server) {
+	srv := peertest.NewServer(t, "rng", func(r peertest.Request) []byte { return answer(strings.TrimPrefix(r.Path, "/")) })
+	return &Client{Caller: srv.Client()}, srv
 }
 
 func TestClientAsksForTheBytesWithAGet(t *testing.T) {
@@ -49,12 +25,12 @@ func TestClientAsksForTheBytesWithAGet(t *testing.T) {
 	if !bytes.Equal(b, bytes.Repeat([]byte{7}, 32)) {
 		t.Fatalf("got %x", b)
 	}
-	reqs := seen()
+	reqs := seen.Requests()
 	if len(reqs) != 1 {
 		t.Fatalf("%d requests, want 1", len(reqs))
 	}
-	if r := reqs[0]; r.method != "GET" || r.path != "/32" || len(r.body) != 0 || r.contentType != "" {
-		t.Fatalf("sent %s %s (Content-Type %q, %d body bytes), want GET /32 without a body", r.method, r.path, r.contentType, len(r.body))
+	if r := reqs[0]; r.Method != "GET" || r.Path != "/32" || len(r.Body) != 0 || r.ContentType != "" {
+		t.Fatalf("sent %s %s (Content-Type %q, %d body bytes), want GET /32 without a body", r.Method, r.Path, r.ContentType, len(r.Body))
 	}
 }
 
@@ -74,7 +50,7 @@ func TestClientRefusesABadCountWithoutCalling(t *testing.T) {
 			t.Errorf("Random(%d) succeeded", n)
 		}
 	}
-	if n := len(seen()); n != 0 {
+	if n := len(seen.Requests()); n != 0 {
 		t.Fatalf("%d requests sent for bad counts", n)
 	}
 }

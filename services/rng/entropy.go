@@ -60,3 +60,14 @@ func generate(ctx context.Context, e *entropy, delay time.Duration, n int) ([]by
 	rand.Read(buf)
 	return buf, nil
 }
+
+// turn waits in line for a slot and gives it back at once.
+func (e *entropy) turn(ctx context.Context) error {
+	e.waiting.Add(1)
+	defer e.waiting.Add(-1)
+	if err := e.slots.Acquire(ctx, 1); err != nil {
+		return err
+	}
+	e.slots.Release(1)
+	return nil
+}

@@ -40,7 +40,7 @@ func FuzzPath(f *testing.F) {
 		req.URL = &url.URL{Path: "/" + s}
 		h.ServeHTTP(rec, req)
 		switch {
-		case s == "": // GET /: the hello line, never a queue
+		case s == "": // GET /: the hello line, after its turn (the slot is free here)
 			if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Body.String(), "RNG running on") {
 				t.Fatalf("GET /: %d %q", rec.Code, rec.Body)
 			}

@@ -23,14 +23,21 @@ type Config struct {
 func NewServer(cfg Config) http.Handler {
 	slots := newEntropy(cfg.Slots)
 	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", handleHello(cfg.Hostname))
+	mux.Handle("GET /{$}", handleHello(slots, cfg.Hostname))
 	mux.Handle("GET /{n}", handleRandom(slots, cfg.Delay))
 	return mux
 }
 
-// handleHello answers at once: health checks and probes must never queue for a slot.
-func handleHello(hostname string) http.Handler {
+// handleHello answers the greeting when it is this request's turn, without holding the
+// slot for the delay: the original rng serves one request at a time, so its GET / waits
+// behind the workers' random bytes, which is what httping shows the workshop. Health
+// checks use dockercoins.HealthPath, which never waits.
+func handleHello(slots *entropy, hostname string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := slots.turn(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable) // nobody reads it
+			return
+		}
 		fmt.Fprintf(w, "RNG running on %s\n", hostname)
 	})
 }

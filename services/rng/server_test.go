@@ -90,23 +90,39 @@ func TestOneSlotServesOneRequestAtATime(t *testing.T) {
 	}
 }
 
-// The liveness lesson: GET / answers while the slot is held and others queue.
-func TestHelloNeverWaitsForTheSlot(t *testing.T) {
-	srv := httptest.NewServer(NewServer(Config{Slots: 1, Delay: 3 * time.Second}))
+// The workshop's httping lesson: as in the original, GET / waits its turn behind the
+// random-byte requests (without holding the slot itself), so its latency shows the queue.
+func TestHelloWaitsItsTurn(t *testing.T) {
+	const delay = 300 * time.Millisecond
+	srv := httptest.NewServer(NewServer(Config{Slots: 1, Delay: delay, Hostname: "box1"}))
 	defer srv.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	for range 3 {
+	for range 2 {
 		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/8", nil)
 		go http.DefaultClient.Do(req)
+		time.Sleep(20 * time.Millisecond) // in this order: one holds the slot, one waits
 	}
-	time.Sleep(100 * time.Millisecond)
-	c := &http.Client{Timeout: time.Second}
+	start := time.Now()
+	c := &http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get(srv.URL + "/")
 	if err != nil {
-		t.Fatalf("GET / waited behind the slot: %v", err)
+		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	took := time.Since(start)
+	if resp.StatusCode != 200 || string(body) != "RNG running on box1\n" {
+		t.Fatalf("GET /: %d %q", resp.StatusCode, body)
+	}
+	// Two requests ahead: what is left of the first hold, then the whole second one.
+	if took < delay+delay/2 {
+		t.Fatalf("GET / answered after %v with two requests of %v ahead: it did not wait its turn", took, delay)
+	}
+	// It does not hold the slot: a request after it waits only for those ahead.
+	if took > 4*delay {
+		t.Fatalf("GET / took %v", took)
+	}
 }
 
 // A caller that gives up leaves the line and does not hold the slot.

@@ -24,8 +24,8 @@ func BenchmarkDiscovery(b *testing.B) {
 	consul.RegisterTCP("redis", s.redis.Addr)
 	_, port, _ := net.SplitHostPort(s.redis.Addr)
 	consul.WaitPassing("redis", 10*time.Second, "redis-"+port)
-	s.rng = testbed.StartService(b, "rng", append(consul.Env(), "RNG_DELAY=0s")...)
-	s.hasher = testbed.StartService(b, "hasher", append(consul.Env(), "HASHER_DELAY=0s")...)
+	s.rng = testbed.StartService(b, "rng", append(consul.Env(), "RNG_DELAY=0s", noAccessLog)...)
+	s.hasher = testbed.StartService(b, "hasher", append(consul.Env(), "HASHER_DELAY=0s", noAccessLog)...)
 	for _, svc := range []*testbed.Service{s.rng, s.hasher} {
 		id := svc.WaitEvent(b, "registered in consul", 10*time.Second)["id"].(string)
 		consul.WaitPassing(svc.Name, 10*time.Second, id)

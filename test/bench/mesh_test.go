@@ -26,8 +26,8 @@ func BenchmarkMesh(b *testing.B) {
 		"connect", "proxy", "-service", "redis", "-service-addr", meshed.redis.Addr,
 		"-listen", fmt.Sprintf("127.0.0.1:%d", testbed.FreePort(b)), "-register")
 	meshEnv := append(agent.Env(), "MESH=true")
-	meshed.rng = testbed.StartService(b, "rng", append(meshEnv, "RNG_DELAY=0s")...)
-	meshed.hasher = testbed.StartService(b, "hasher", append(meshEnv, "HASHER_DELAY=0s")...)
+	meshed.rng = testbed.StartService(b, "rng", append(meshEnv, "RNG_DELAY=0s", noAccessLog)...)
+	meshed.hasher = testbed.StartService(b, "hasher", append(meshEnv, "HASHER_DELAY=0s", noAccessLog)...)
 	for _, name := range []string{"rng", "hasher", "redis"} {
 		testbed.Eventually(b, 20*time.Second, "%s in the mesh", func() bool {
 			e, _, err := agent.Client.Health().Connect(name, "", true, nil)

@@ -25,8 +25,8 @@ type tracedStack struct {
 
 func startTracedStack(b *testing.B, name string, workers int, delay string, env []string) *tracedStack {
 	redis := testbed.StartRedis(b)
-	rng := testbed.StartService(b, "rng", slices.Concat([]string{"RNG_DELAY=" + delay}, env)...)
-	hasher := testbed.StartService(b, "hasher", slices.Concat([]string{"HASHER_DELAY=" + delay}, env)...)
+	rng := testbed.StartService(b, "rng", slices.Concat([]string{"RNG_DELAY=" + delay, noAccessLog}, env)...)
+	hasher := testbed.StartService(b, "hasher", slices.Concat([]string{"HASHER_DELAY=" + delay, noAccessLog}, env)...)
 	s := &tracedStack{name: name, services: []*testbed.Service{rng, hasher}}
 	for range workers {
 		w := testbed.StartService(b, "worker", slices.Concat([]string{
