@@ -197,10 +197,20 @@ func pick(names []string) ([]Fault, error) {
 // flushes every 250 ms, JSON logs (the suite reads the workers' last lines), quick
 // rolling updates, and traces to the Jaeger pinned to n1.
 func ChaosApp(root, binDir string, tools Tools, net *Net, workers, rngs, hashers int) App {
-	return App{Root: root, BinDir: binDir, Tools: tools, Vars: nomad.Vars{
-		"worker_count":       strconv.Itoa(workers),
-		"rng_count":          strconv.Itoa(rngs),
-		"hasher_count":       strconv.Itoa(hashers),
+	vars := QuickVars()
+	vars["worker_count"] = strconv.Itoa(workers)
+	vars["rng_count"] = strconv.Itoa(rngs)
+	vars["hasher_count"] = strconv.Itoa(hashers)
+	vars["otel_endpoint"] = "http://" + ClientNode(net, 1).IP + ":4318"
+	return App{Root: root, BinDir: binDir, Tools: tools, Vars: vars}
+}
+
+// QuickVars are the dockercoins job's variables for a stack that must show results in
+// seconds (the chaos suite, the tests): the workshop's shape at half its delays,
+// flushes every 250 ms, quick rolling updates, and JSON logs to read the workers'
+// counts from.
+func QuickVars() nomad.Vars {
+	return nomad.Vars{
 		"rng_delay":          "50ms",
 		"hasher_delay":       "50ms",
 		"worker_pause":       "50ms",
@@ -209,6 +219,5 @@ func ChaosApp(root, binDir string, tools Tools, net *Net, workers, rngs, hashers
 		"shutdown_delay":     "2s",
 		"min_healthy_time":   "1s",
 		"log_format":         "json",
-		"otel_endpoint":      "http://" + ClientNode(net, 1).IP + ":4318",
-	}}
+	}
 }

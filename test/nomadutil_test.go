@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dockercoins/dockercoins"
+	"github.com/dockercoins/dockercoins/lab"
 	"github.com/dockercoins/dockercoins/nomad"
 	"github.com/dockercoins/dockercoins/test/testbed"
 	"github.com/hashicorp/nomad/api"
@@ -31,17 +32,8 @@ func jobFile(name string) string { return filepath.Join(testbed.Root(), "jobs", 
 // delays so counts grow fast, JSON logs to read the workers' final counts from, and
 // quick rolling updates. extra overrides them, as name, value pairs.
 func appVars(t testing.TB, extra ...string) nomad.Vars {
-	v := nomad.Vars{
-		"bin_dir":            filepath.Dir(testbed.Binary(t, "worker")),
-		"rng_delay":          "50ms",
-		"hasher_delay":       "50ms",
-		"worker_pause":       "50ms",
-		"worker_flush_every": "250ms",
-		"discovery_ttl":      "1s",
-		"shutdown_delay":     "2s",
-		"min_healthy_time":   "1s",
-		"log_format":         "json",
-	}
+	v := lab.QuickVars()
+	v["bin_dir"] = filepath.Dir(testbed.Binary(t, "worker"))
 	for i := 0; i+1 < len(extra); i += 2 {
 		v[extra[i]] = extra[i+1]
 	}
