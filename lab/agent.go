@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/dockercoins/dockercoins/internal/poll"
 )
 
 // Agent is a Consul or Nomad agent run in the background: its output goes to
@@ -37,7 +39,7 @@ func (a Agent) Start(ctx context.Context) error {
 		// Started by an earlier run, as `make up` run twice does: use it.
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
-		return waitFor(ctx, "the running "+a.Name+" agent (pid "+strconv.Itoa(pid)+")", func() error { return a.Ready(ctx) })
+		return poll.Until(ctx, "the running "+a.Name+" agent (pid "+strconv.Itoa(pid)+")", agentPoll, a.ready(ctx, pid))
 	}
 	log, err := os.Create(filepath.Join(a.State, a.Name+".log"))
 	if err != nil {
@@ -63,19 +65,30 @@ func (a Agent) Start(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err = waitFor(ctx, "the "+a.Name+" agent", func() error {
-		if !alive(cmd.Process.Pid) {
-			return errStop{fmt.Errorf("%s agent exited; see %s", a.Name, log.Name())}
-		}
-		return a.Ready(ctx)
-	})
-	if err != nil {
+	if err := poll.Until(ctx, "the "+a.Name+" agent", agentPoll, a.ready(ctx, cmd.Process.Pid)); err != nil {
 		return fmt.Errorf("%w\n%s", err, tail(log.Name(), 15))
 	}
 	return nil
 }
 
 func (a Agent) pidfile() string { return filepath.Join(a.State, a.Name+".pid") }
+
+// agentPoll is how often a starting agent is asked whether it is ready.
+const agentPoll = 200 * time.Millisecond
+
+// ready is a poll.Until check of the agent running as pid: done once Ready passes,
+// failed at once if the process is gone.
+func (a Agent) ready(ctx context.Context, pid int) func() (bool, string, error) {
+	return func() (bool, string, error) {
+		if !alive(pid) {
+			return false, "", fmt.Errorf("%s agent exited; see %s", a.Name, filepath.Join(a.State, a.Name+".log"))
+		}
+		if err := a.Ready(ctx); err != nil {
+			return false, err.Error(), nil
+		}
+		return true, "", nil
+	}
+}
 
 // StopAgents stops the agents whose pid files are in state, Nomad before Consul, each
 // with SIGINT (so it leaves the cluster) and SIGKILL if it is not gone within 15 s.
@@ -102,7 +115,7 @@ func StopAgents(state string) error {
 		for _, pid := range pids {
 			syscall.Kill(pid, syscall.SIGTERM)
 		}
-		time.Sleep(2 * time.Second)
+		poll.Within(context.Background(), 2*time.Second, 100*time.Millisecond, func() bool { return len(leftovers(dir)) == 0 })
 		for _, pid := range leftovers(dir) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -126,10 +139,7 @@ func stopPid(pid int) {
 	if syscall.Kill(pid, syscall.SIGINT) != nil {
 		return
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for alive(pid) && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.Within(context.Background(), 15*time.Second, 100*time.Millisecond, func() bool { return !alive(pid) })
 	syscall.Kill(pid, syscall.SIGKILL)
 }
 
@@ -197,28 +207,6 @@ func get(ctx context.Context, url string) (string, error) {
 		err = fmt.Errorf("%s: %s", url, resp.Status)
 	}
 	return string(b), err
-}
-
-// errStop ends a waitFor at once.
-type errStop struct{ error }
-
-// waitFor retries check every 200 ms until it succeeds, fails with errStop, or ctx ends.
-func waitFor(ctx context.Context, what string, check func() error) error {
-	for {
-		err := check()
-		if err == nil {
-			return nil
-		}
-		var stop errStop
-		if errors.As(err, &stop) {
-			return stop.error
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("timed out waiting for %s: %v", what, err)
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 // tail returns the last n lines of a file, indented.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dockercoins/dockercoins"
+	"github.com/dockercoins/dockercoins/internal/poll"
 )
 
 // completed adds up the loops the phase's worker processes completed, each counted
@@ -26,12 +27,10 @@ import (
 func (c *Chaos) completed(ctx context.Context, known map[string]bool, killed []killedWorker) (total, replayed int64, err error) {
 	// Stop returns once Nomad sees no allocation running; wait for the processes too
 	// (a node that was cut off hears of the stop late).
-	deadline := time.Now().Add(time.Minute)
-	for len(taskPids(c.Cluster.State, "worker", "worker", "")) > 0 {
-		if time.Now().After(deadline) {
-			return 0, 0, fmt.Errorf("worker processes still run a minute after the job stopped")
-		}
-		time.Sleep(200 * time.Millisecond)
+	if !poll.Within(ctx, time.Minute, 200*time.Millisecond, func() bool {
+		return len(taskPids(c.Cluster.State, "worker", "worker", "")) == 0
+	}) {
+		return 0, 0, fmt.Errorf("worker processes still run a minute after the job stopped")
 	}
 	all, err := c.Stack.Nomad.Allocations("dockercoins")
 	if err != nil {
@@ -48,13 +47,10 @@ func (c *Chaos) completed(ctx context.Context, known map[string]bool, killed []k
 		}
 		var l workerLog
 		// The log collector writes a process's last lines just after it exits.
-		for range 50 {
+		poll.Within(ctx, 10*time.Second, 200*time.Millisecond, func() bool {
 			l = readWorkerLog(filepath.Join(c.Cluster.State, a.Node, "data", "nomad", "alloc", a.ID, "alloc", "logs"))
-			if l.starts == l.stops+kills[a.ID] {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+			return l.starts == l.stops+kills[a.ID]
+		})
 		if l.starts != l.stops+kills[a.ID] {
 			return 0, 0, fmt.Errorf("worker allocation %s on %s: %d processes started, %d stopped and %d killed by the suite: one ended unaccounted",
 				a.ID, a.Node, l.starts, l.stops, kills[a.ID])

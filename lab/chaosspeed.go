@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dockercoins/dockercoins"
+	"github.com/dockercoins/dockercoins/internal/poll"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -47,16 +48,12 @@ const dockercoinsSettle = 2 * time.Second
 // back to RecoverShare of baseline, and returns how long that took (-1: not within
 // c.Recover).
 func (c *Chaos) waitRecovered(ctx context.Context, start time.Time, baseline float64) time.Duration {
-	deadline := start.Add(c.Recover)
-	for {
-		if d := c.recovery(ctx, start, baseline, time.Now().Add(-dockercoinsSettle)); d >= 0 {
-			return d
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return -1
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	d := time.Duration(-1)
+	poll.Within(ctx, time.Until(start.Add(c.Recover)), 500*time.Millisecond, func() bool {
+		d = c.recovery(ctx, start, baseline, time.Now().Add(-dockercoinsSettle))
+		return d >= 0
+	})
+	return d
 }
 
 // recovery finds the first second from start on that begins two seconds each at
@@ -106,17 +103,16 @@ func (c *Chaos) buckets(ctx context.Context, first, last int64) []int64 {
 
 // hashes reads Redis's count, retrying for a while: Redis may be restarting.
 func (c *Chaos) hashes(ctx context.Context) (int64, error) {
+	var n int64
 	var err error
-	for range 60 {
-		var n int64
+	if poll.Within(ctx, 30*time.Second, 500*time.Millisecond, func() bool {
 		n, err = c.redis.Get(ctx, dockercoins.HashesKey).Int64()
 		if errors.Is(err, goredis.Nil) {
-			return 0, nil
+			n, err = 0, nil
 		}
-		if err == nil {
-			return n, nil
-		}
-		time.Sleep(500 * time.Millisecond)
+		return err == nil
+	}) {
+		return n, nil
 	}
 	return 0, fmt.Errorf("read hashes: %w", err)
 }

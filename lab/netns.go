@@ -2,6 +2,7 @@ package lab
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dockercoins/dockercoins/internal/poll"
 )
 
 // Net is a network of network namespaces on one machine: a bridge holding
@@ -155,10 +158,7 @@ func (nd *Node) KillAll(sig syscall.Signal) {
 	if sig != syscall.SIGKILL {
 		return
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for len(nd.Pids()) > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Within(context.Background(), 10*time.Second, 50*time.Millisecond, func() bool { return len(nd.Pids()) == 0 })
 }
 
 // ClearStale removes the namespaces and bridges whose tag is tagPrefix followed by the

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/dockercoins/dockercoins/internal/poll"
 	"github.com/hashicorp/nomad/api"
 )
 
@@ -79,7 +80,7 @@ func (c *Client) Running(jobID, group string) ([]Alloc, error) {
 // and returns them.
 func (c *Client) WaitRunning(ctx context.Context, jobID, group string, n int) ([]Alloc, error) {
 	var got []Alloc
-	err := poll(ctx, fmt.Sprintf("%d healthy %s/%s allocations", n, jobID, group), func() (bool, string, error) {
+	err := poll.Until(ctx, fmt.Sprintf("%d healthy %s/%s allocations", n, jobID, group), pollEvery, func() (bool, string, error) {
 		running, err := c.Running(jobID, group)
 		if err != nil {
 			return false, "", err
@@ -117,7 +118,7 @@ func (c *Client) TaskLog(allocID, task, stream string) (string, error) {
 // WaitNodes waits until n client nodes are ready and eligible, and returns their names.
 func (c *Client) WaitNodes(ctx context.Context, n int) ([]string, error) {
 	var names []string
-	err := poll(ctx, fmt.Sprintf("%d ready nodes", n), func() (bool, string, error) {
+	err := poll.Until(ctx, fmt.Sprintf("%d ready nodes", n), pollEvery, func() (bool, string, error) {
 		nodes, _, err := c.api.Nodes().List(nil)
 		if err != nil {
 			return false, "", nil // the agent may still be starting

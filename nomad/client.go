@@ -6,7 +6,6 @@
 package nomad
 
 import (
-	"context"
 	"fmt"
 	"time"
 
@@ -37,27 +36,3 @@ func (c *Client) API() *api.Client { return c.api }
 
 // pollEvery is how often waits look at the cluster again.
 const pollEvery = 250 * time.Millisecond
-
-// poll calls check until it reports done or an error, or ctx ends; the error then says
-// what was being waited for and the last state seen.
-func poll(ctx context.Context, what string, check func() (done bool, state string, err error)) error {
-	var state string
-	for {
-		done, s, err := check()
-		if err != nil {
-			return err
-		}
-		if done {
-			return nil
-		}
-		state = s
-		select {
-		case <-ctx.Done():
-			if state != "" {
-				return fmt.Errorf("waiting for %s: %w (last seen: %s)", what, ctx.Err(), state)
-			}
-			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
-		case <-time.After(pollEvery):
-		}
-	}
-}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dockercoins/dockercoins/internal/poll"
 	"github.com/hashicorp/nomad/api"
 )
 
@@ -15,7 +16,7 @@ import (
 // error naming the groups and why.
 func (c *Client) WaitDeployment(ctx context.Context, jobID string, version uint64) error {
 	what := fmt.Sprintf("the deployment of %s version %d", jobID, version)
-	return poll(ctx, what, func() (bool, string, error) {
+	return poll.Until(ctx, what, pollEvery, func() (bool, string, error) {
 		deps, _, err := c.api.Jobs().Deployments(jobID, false, nil)
 		if err != nil {
 			return false, "", fmt.Errorf("deployments of %s: %w", jobID, err)

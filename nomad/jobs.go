@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/dockercoins/dockercoins/internal/poll"
 	"github.com/hashicorp/nomad/api"
 )
 
@@ -135,7 +136,7 @@ func (c *Client) Stop(ctx context.Context, jobID string) error {
 	if _, _, err := c.api.Jobs().Deregister(jobID, false, nil); err != nil {
 		return fmt.Errorf("stop job %s: %w", jobID, err)
 	}
-	return poll(ctx, "job "+jobID+" to stop", func() (bool, string, error) {
+	return poll.Until(ctx, "job "+jobID+" to stop", pollEvery, func() (bool, string, error) {
 		allocs, err := c.Allocations(jobID)
 		if err != nil {
 			return false, "", err

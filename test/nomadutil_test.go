@@ -102,16 +102,11 @@ func waitDNS(t testing.TB, dnsAddr, service string, want []string) {
 	want = slices.Sorted(slices.Values(want))
 	var got []string
 	var err error
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	if !testbed.Within(30*time.Second, func() bool {
 		got, err = srv(dnsAddr, service)
-		if err == nil && slices.Equal(got, want) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("consul dns for %s: got %v (%v), want %v", service, got, err, want)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return err == nil && slices.Equal(got, want)
+	}) {
+		t.Fatalf("consul dns for %s: got %v (%v), want %v", service, got, err, want)
 	}
 }
 

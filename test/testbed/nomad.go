@@ -128,10 +128,7 @@ func (c *NomadCluster) ShutDown(t testing.TB, name string, grace time.Duration) 
 	for _, pid := range tasks() {
 		syscall.Kill(pid, syscall.SIGTERM)
 	}
-	deadline := time.Now().Add(grace)
-	for len(tasks()) > 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	Within(grace, func() bool { return len(tasks()) == 0 })
 	// The log collectors write a task's last lines after it exits.
 	time.Sleep(time.Second)
 	node.KillAll(syscall.SIGKILL)

@@ -1,24 +1,21 @@
 package testbed
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/dockercoins/dockercoins/internal/poll"
 )
 
 // Poll is how often Within and Eventually check their condition.
 const Poll = 50 * time.Millisecond
 
-// Within checks cond every Poll for up to d and reports whether it came to hold. It
-// is the one polling loop of the tests: Eventually is it, failing the test.
+// Within checks cond every Poll for up to d and reports whether it came to hold: the
+// project's one polling loop (poll.Within) at the tests' pace. Eventually is it,
+// failing the test.
 func Within(d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(Poll)
-	}
-	return true
+	return poll.Within(context.Background(), d, Poll, cond)
 }
 
 // Eventually checks cond every Poll for up to d, failing the test with the formatted
