@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/internal/poll"
+	"github.com/dockercoins/dockercoins/redis"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -82,23 +82,11 @@ func (c *Chaos) speed(ctx context.Context, from time.Time, n int) float64 {
 	return float64(sum) / float64(n)
 }
 
-// buckets reads the hashes counted in each second from first to last.
+// buckets reads the hashes counted in each second from first to last; while Redis is
+// away, none (so no recovery is seen and no speed measured).
 func (c *Chaos) buckets(ctx context.Context, first, last int64) []int64 {
-	keys := make([]string, 0, last-first+1)
-	for s := first; s <= last; s++ {
-		keys = append(keys, dockercoins.SpeedPrefix+strconv.FormatInt(s, 10))
-	}
-	out := make([]int64, len(keys))
-	vals, err := c.redis.MGet(ctx, keys...).Result()
-	if err != nil {
-		return out
-	}
-	for i, v := range vals {
-		if s, ok := v.(string); ok {
-			out[i], _ = strconv.ParseInt(s, 10, 64)
-		}
-	}
-	return out
+	counts, _ := (&redis.Reader{Client: c.redis}).Buckets(ctx, first, last)
+	return counts
 }
 
 // hashes reads Redis's count, retrying for a while: Redis may be restarting.
