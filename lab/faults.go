@@ -3,7 +3,6 @@ package lab
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/nomad"
+	"github.com/dockercoins/dockercoins/services/worker"
 )
 
 // Fault is one thing the suite breaks while the app mines.
@@ -289,17 +289,7 @@ func taskPids(state, task, exe, allocID string) []int {
 	return pids
 }
 
-// workerStatus reads a worker's GET /.
+// workerStatus reads a worker's status, not waiting long: its peers may be frozen.
 func workerStatus(addr string) (dockercoins.WorkerStatus, error) {
-	var st dockercoins.WorkerStatus
-	c := http.Client{Timeout: 2 * time.Second}
-	resp, err := c.Get("http://" + addr + "/")
-	if err != nil {
-		return st, fmt.Errorf("worker status: %w", err)
-	}
-	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return st, fmt.Errorf("worker status at %s: %w", addr, err)
-	}
-	return st, nil
+	return worker.Status(context.Background(), &http.Client{Timeout: 2 * time.Second}, addr)
 }

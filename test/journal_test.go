@@ -3,7 +3,6 @@ package test
 import (
 	"context"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -24,7 +23,7 @@ func killMidRun(t *testing.T, a *app, w *testbed.Service) (loops, coins, pending
 	a.hasher.Signal(syscall.SIGSTOP)
 	defer a.hasher.Signal(syscall.SIGCONT)
 	time.Sleep(300 * time.Millisecond) // a reply already on its way is counted first
-	st, err := testbed.WorkerStatus(http.DefaultClient, w.Addr)
+	st, err := worker.Status(context.Background(), nil, w.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +217,7 @@ func TestWorkerCountsAnAlreadyAppliedFirstAttemptAsAnAnomaly(t *testing.T) {
 
 	w := a.worker(t, "WORKER_DATA_DIR="+dir)
 	w.WaitEvent(t, "ledger anomaly: batch reported already applied, not counted as flushed", 10*time.Second)
-	st, err := testbed.WorkerStatus(http.DefaultClient, w.Addr)
+	st, err := worker.Status(context.Background(), nil, w.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,12 @@
 package testbed
 
 import (
-	"encoding/json"
-	"fmt"
+	"context"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/dockercoins/dockercoins"
+	"github.com/dockercoins/dockercoins/services/worker"
 )
 
 // Service is one of the project's services, started from its binary for a test.
@@ -30,25 +29,8 @@ func StartService(t testing.TB, service string, env ...string) *Service {
 // URL is the service's base URL.
 func (s *Service) URL() string { return "http://" + s.Addr }
 
-// WorkerStatus reads the status a worker at addr serves as JSON at GET /.
-func WorkerStatus(c *http.Client, addr string) (dockercoins.WorkerStatus, error) {
-	var st dockercoins.WorkerStatus
-	resp, err := c.Get("http://" + addr + "/")
-	if err != nil {
-		return st, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return st, fmt.Errorf("worker status at %s: %s", addr, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return st, fmt.Errorf("worker status at %s: %w", addr, err)
-	}
-	return st, nil
-}
-
 // WorkerLoops reads the loops a worker at addr has completed, from its status.
 func WorkerLoops(c *http.Client, addr string) (int64, error) {
-	st, err := WorkerStatus(c, addr)
+	st, err := worker.Status(context.Background(), c, addr)
 	return st.Loops, err
 }
