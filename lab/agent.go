@@ -148,10 +148,8 @@ func stopPid(pid int) {
 func leftovers(dir string) []int {
 	var pids []int
 	for _, pid := range allPids() {
-		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		if bytes.Contains(append([]byte{0}, env...), []byte("\x00NOMAD_ALLOC_DIR="+dir+"/")) ||
-			bytes.Contains(cmdline, []byte(dir+"/alloc/")) {
+		if envHas(environ(pid), "NOMAD_ALLOC_DIR="+dir+"/") || bytes.Contains(cmdline, []byte(dir+"/alloc/")) {
 			pids = append(pids, pid)
 		}
 	}
@@ -165,16 +163,6 @@ func readPid(pidfile string) (int, bool) {
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	return pid, err == nil && pid > 0
-}
-
-// alive reports whether pid runs; a zombie does not.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	i := bytes.LastIndexByte(b, ')')
-	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }
 
 // answering returns a readiness check: url answers 200 with a body other than not

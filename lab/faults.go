@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -273,20 +272,22 @@ func taskPids(state, task, exe, allocID string) []int {
 		if strings.TrimSpace(string(comm)) != exe {
 			continue
 		}
-		env, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		env = append([]byte{0}, env...)
-		byEnv := bytes.Contains(env, []byte("\x00NOMAD_TASK_NAME="+task+"\x00")) &&
-			bytes.Contains(env, []byte("\x00NOMAD_ALLOC_DIR="+state)) &&
-			(allocID == "" || bytes.Contains(env, []byte("\x00NOMAD_ALLOC_ID="+allocID+"\x00")))
-		// redis-server writes its process title over its environment; it runs in its
-		// allocation's folder (its data folder), and only its task runs that program.
-		cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-		byDir := strings.HasPrefix(cwd, state) && (allocID == "" || strings.Contains(cwd, "/alloc/"+allocID+"/"))
-		if byEnv || byDir {
+		env := environ(pid)
+		byEnv := envHas(env, "NOMAD_TASK_NAME="+task+"\x00") && envHas(env, "NOMAD_ALLOC_DIR="+state) &&
+			(allocID == "" || envHas(env, "NOMAD_ALLOC_ID="+allocID+"\x00"))
+		if byEnv || inAllocDir(pid, state, allocID) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+// inAllocDir reports whether pid works in an allocation's folder under state (of
+// allocID, if set): redis-server writes its process title over its environment, but
+// runs in its allocation's data folder, and only its task runs that program.
+func inAllocDir(pid int, state, allocID string) bool {
+	cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	return strings.HasPrefix(cwd, state) && (allocID == "" || strings.Contains(cwd, "/alloc/"+allocID+"/"))
 }
 
 // workerStatus reads a worker's status, not waiting long: its peers may be frozen.

@@ -198,12 +198,6 @@ func ClearStale(tagPrefix, dir, dirPrefix string) {
 	}
 }
 
-// HasEnv reports whether process pid was started with the environment variable name.
-func HasEnv(pid int, name string) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-	return err == nil && bytes.Contains(append([]byte{0}, b...), []byte("\x00"+name+"="))
-}
-
 func ip(args ...string) error {
 	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
@@ -215,17 +209,6 @@ func ip(args ...string) error {
 func inUse(prefix string) bool {
 	out, _ := exec.Command("ip", "-o", "-4", "addr", "show").Output()
 	return strings.Contains(string(out), " "+prefix)
-}
-
-func allPids() []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		if pid, err := strconv.Atoi(e.Name()); err == nil && pid != os.Getpid() {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
 
 func exists(p string) bool {
