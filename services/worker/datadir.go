@@ -44,11 +44,7 @@ func OpenDataDir(path, prefix string) (*DataDir, error) {
 	case err == nil || errors.Is(err, fs.ErrNotExist):
 		d.ID = prefix + "-" + randomHex(8)
 		// Written whole or not at all, so no torn identity is ever read.
-		if err := writeSynced(idPath+".tmp", []byte(d.ID+"\n")); err != nil {
-			d.Close()
-			return nil, fmt.Errorf("data dir: %w", err)
-		}
-		if err := os.Rename(idPath+".tmp", idPath); err != nil {
+		if err := writeAtomic(idPath, []byte(d.ID+"\n")); err != nil {
 			d.Close()
 			return nil, fmt.Errorf("data dir: %w", err)
 		}

@@ -213,11 +213,7 @@ func (j *Journal) rewrite(st JournalState) error {
 		return err
 	}
 	rec := append(append([]byte("S "), snap...), '\n')
-	tmp := j.path + ".tmp"
-	if err := writeSynced(tmp, rec); err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	if err := os.Rename(tmp, j.path); err != nil {
+	if err := writeAtomic(j.path, rec); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND, 0o600)
@@ -229,6 +225,16 @@ func (j *Journal) rewrite(st JournalState) error {
 	}
 	j.f, j.size = f, int64(len(rec))
 	return nil
+}
+
+// writeAtomic replaces the file at path by data, whole or not at all: a temporary
+// file, synced, renamed over it.
+func writeAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	if err := writeSynced(tmp, data); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func writeSynced(path string, data []byte) error {
