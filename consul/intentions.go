@@ -37,15 +37,20 @@ func Intentions() ([]*api.ServiceIntentionsConfigEntry, error) {
 	return out, nil
 }
 
-// ApplyIntentions writes the mesh's intentions to Consul.
-func ApplyIntentions(client *api.Client) error {
+// ApplyIntentions writes the mesh's intentions to the Consul agent at addr (host:port
+// or URL).
+func ApplyIntentions(addr string) error {
 	entries, err := Intentions()
 	if err != nil {
 		return err
 	}
+	client, err := api.NewClient(&api.Config{Address: addr})
+	if err != nil {
+		return fmt.Errorf("consul at %q: %w", addr, err)
+	}
 	for _, e := range entries {
 		if _, _, err := client.ConfigEntries().Set(e, nil); err != nil {
-			return fmt.Errorf("intentions for %s: %w", e.Name, err)
+			return fmt.Errorf("intentions for %s at %s: %w", e.Name, addr, err)
 		}
 	}
 	return nil

@@ -11,7 +11,6 @@ import (
 	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/consul"
 	"github.com/dockercoins/dockercoins/nomad"
-	consulapi "github.com/hashicorp/consul/api"
 	"github.com/hashicorp/nomad/api"
 )
 
@@ -38,7 +37,7 @@ type App struct {
 // services' first calls are already allowed.
 func Deploy(ctx context.Context, s *Stack, a App) error {
 	if a.Mesh {
-		if err := ApplyIntentions(s.ConsulAddr); err != nil {
+		if err := consul.ApplyIntentions(s.ConsulAddr); err != nil {
 			return err
 		}
 	}
@@ -92,21 +91,6 @@ func RedisConf(root string) (string, error) {
 		return "", fmt.Errorf("the redis job's configuration: %w", err)
 	}
 	return string(b), nil
-}
-
-// ApplyIntentions writes the mesh's intentions to the Consul at addr
-// (http://host:port).
-func ApplyIntentions(addr string) error {
-	cfg := consulapi.DefaultConfig()
-	cfg.Address = addr
-	c, err := consulapi.NewClient(cfg)
-	if err != nil {
-		return fmt.Errorf("consul client for %s: %w", addr, err)
-	}
-	if err := consul.ApplyIntentions(c); err != nil {
-		return fmt.Errorf("apply the mesh's intentions at %s: %w", addr, err)
-	}
-	return nil
 }
 
 // StopApp stops the jobs that run, dockercoins first, each waited for until none of

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dockercoins/dockercoins/consul"
 	"github.com/dockercoins/dockercoins/lab"
 	"github.com/dockercoins/dockercoins/nomad"
 )
@@ -81,7 +82,7 @@ func intentions(args []string, getenv func(string) string, stdout io.Writer) err
 	if addr == "" {
 		addr = "http://127.0.0.1:8500"
 	}
-	if err := lab.ApplyIntentions(addr); err != nil {
+	if err := consul.ApplyIntentions(addr); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "the mesh's intentions are written to %s.\n", addr)
