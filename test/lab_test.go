@@ -43,7 +43,7 @@ func TestUpScaleDown(t *testing.T) {
 	}
 	webui := "http://" + dev.Node.IP + ":8000/json"
 	testbed.Eventually(t, 30*time.Second, "hashes on %s", func() bool { return webuiHashes(t, webui) > 0 }, webui)
-	before := webuiSpeed(t, webui)
+	before := webuiSpeed(t, webui, 4*time.Second)
 
 	if err := lab.Scale(ctx, s.Nomad, "worker", 3); err != nil {
 		t.Fatal(err)
@@ -54,7 +54,7 @@ func TestUpScaleDown(t *testing.T) {
 		}
 	}
 	time.Sleep(2 * time.Second) // the new workers' first flushes
-	after := webuiSpeed(t, webui)
+	after := webuiSpeed(t, webui, 4*time.Second)
 	t.Logf("speed: %.1f hashes/s with 1 worker, %.1f with 3", before, after)
 	if after < 1.5*before {
 		t.Errorf("speed went from %.1f to %.1f hashes/s: scaling the workers did not raise it", before, after)
@@ -128,9 +128,9 @@ func webuiHashes(t *testing.T, url string) int64 {
 	return v.Hashes
 }
 
-// webuiSpeed measures the hashes per second the web UI shows over 4 s.
-func webuiSpeed(t *testing.T, url string) float64 {
+// webuiSpeed is the hashes per second the web UI's total grew by over d.
+func webuiSpeed(t *testing.T, url string, d time.Duration) float64 {
 	h0, t0 := webuiHashes(t, url), time.Now()
-	time.Sleep(4 * time.Second)
+	time.Sleep(d)
 	return float64(webuiHashes(t, url)-h0) / time.Since(t0).Seconds()
 }

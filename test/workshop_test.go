@@ -44,7 +44,7 @@ func TestWorkshopOnNomad(t *testing.T) {
 			}
 			time.Sleep(2 * time.Second) // the new workers' first loops and flushes
 		}
-		speed[workers] = windowSpeed(t, webui, 10*time.Second)
+		speed[workers] = webuiSpeed(t, webui, 10*time.Second)
 		t.Logf("%2d workers: %.2f hashes/s", workers, speed[workers])
 	}
 	if r := speed[2] / speed[1]; r < 1.6 || r > 2.4 {
@@ -85,13 +85,6 @@ func TestWorkshopOnNomad(t *testing.T) {
 	if pids := dev.Node.Pids(); len(pids) > 0 {
 		t.Errorf("processes left after down: %v", pids)
 	}
-}
-
-// windowSpeed is the hashes per second the web UI's total grew by over d.
-func windowSpeed(t *testing.T, url string, d time.Duration) float64 {
-	h0, t0 := webuiHashes(t, url), time.Now()
-	time.Sleep(d)
-	return float64(webuiHashes(t, url)-h0) / time.Since(t0).Seconds()
 }
 
 // oneAddr is the http address of a running instance of a group.
