@@ -41,18 +41,15 @@ func status(args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) != 0 {
 		return usagef("status takes no arguments")
 	}
-	_, addr, err := connect(getenv)
+	c, addr, err := connect(getenv)
 	if err != nil {
 		return err
 	}
-	return printStatus(addr, stdout)
+	return printStatus(c, addr, stdout)
 }
 
-func printStatus(addr string, stdout io.Writer) error {
-	c, err := nomad.New(addr)
-	if err != nil {
-		return err
-	}
+// printStatus writes the status table of the stack whose Nomad c talks to at addr.
+func printStatus(c *nomad.Client, addr string, stdout io.Writer) error {
 	groups, err := lab.Status(c)
 	if err != nil {
 		return fmt.Errorf("status: %w", err)

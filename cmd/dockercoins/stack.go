@@ -136,7 +136,7 @@ func cluster(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Cluster up: the servers at %s and %d clients (%s.11 ...), DockerCoins running.\n",
 		s.IP, *nodes, net.Prefix)
-	if err := printStatus(s.NomadAddr, stdout); err != nil {
+	if err := printStatus(s.Nomad, s.NomadAddr, stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, `  Consul UI  %s
