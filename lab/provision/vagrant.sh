@@ -23,6 +23,5 @@ for tool in consul nomad; do
 	install -m 0755 "$bin" /usr/local/bin/$tool
 done
 
-# The private network is the VM's second interface; tasks get addresses on it.
-iface=$(ip -o -4 addr show | awk -v ip="$2" '{split($4, a, "/"); if (a[1] == ip) print $2}')
-LAB_INIT=systemd IFACE=$iface "$here/node.sh" "$@"
+# Tasks get addresses on the private network: node.sh finds the interface holding <ip>.
+LAB_INIT=systemd "$here/node.sh" "$@"
