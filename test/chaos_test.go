@@ -16,9 +16,6 @@ import (
 // a worker completed is counted in Redis exactly once, and a lost node loses no more
 // than its workers had not flushed. Each fault is a subtest.
 func TestChaos(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the fault suite takes minutes")
-	}
 	cl := testbed.StartNomadCluster(t, lab.ChaosNodes)
 	var out strings.Builder
 	suite := &lab.Chaos{Cluster: cl.Lab, Stack: cl.Stack, Mine: 3 * time.Second, Recover: time.Minute, Out: &out,
