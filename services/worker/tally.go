@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"maps"
 	"sync"
 	"time"
 
@@ -26,8 +25,7 @@ type Tally struct {
 func (t *Tally) Resume(j *Journal, st JournalState) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.journal, t.seq = j, st.Seq
-	t.pending = dockercoins.Batch{Hashes: st.Pending.Hashes, Coins: maps.Clone(st.Pending.Coins), Seconds: maps.Clone(st.Pending.Seconds)}
+	t.journal, t.seq, t.pending = j, st.Seq, st.Pending
 }
 
 // Add records one completed loop, which produced hash from bytes at time at. It
