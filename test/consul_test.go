@@ -63,9 +63,7 @@ func TestConsulEveryServiceRegistersAndDeregistersOnSIGTERM(t *testing.T) {
 	}
 
 	loops, _ := stopped(t, svcs["worker"], syscall.SIGTERM)
-	if got := a.redis.Hashes(); got != loops {
-		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
-	}
+	a.redis.CheckCounted(t, loops, -1)
 	for _, name := range []string{"worker", "webui", "rng", "hasher"} {
 		s := svcs[name]
 		s.Signal(syscall.SIGTERM)
@@ -136,9 +134,7 @@ func TestConsulSpreadsAWorkersRequestsOverRngInstances(t *testing.T) {
 		t.Fatalf("unfair spread: %d and %d requests", n0, n1)
 	}
 	loops, _ := stopped(t, w, syscall.SIGTERM)
-	if got := a.redis.Hashes(); got != loops {
-		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
-	}
+	a.redis.CheckCounted(t, loops, -1)
 }
 
 func TestConsulLosingAnRngInstanceCostsNoLoop(t *testing.T) {
@@ -162,9 +158,7 @@ func TestConsulLosingAnRngInstanceCostsNoLoop(t *testing.T) {
 	if evs := w.Events("loop failed; backing off")[failed:]; len(evs) > 0 {
 		t.Fatalf("%d failed loops after the kill, first: %v", len(evs), evs[0])
 	}
-	if got := a.redis.Hashes(); got != loops {
-		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
-	}
+	a.redis.CheckCounted(t, loops, -1)
 }
 
 func TestConsulAgentRestartServicesRegisterAgain(t *testing.T) {
@@ -191,9 +185,7 @@ func TestConsulAgentRestartServicesRegisterAgain(t *testing.T) {
 	if evs := w.Events("loop failed; backing off")[failed:]; len(evs) > 0 {
 		t.Fatalf("%d failed loops across the agent restart, first: %v", len(evs), evs[0])
 	}
-	if got := a.redis.Hashes(); got != loops {
-		t.Fatalf("redis counts %d hashes; the worker completed %d loops", got, loops)
-	}
+	a.redis.CheckCounted(t, loops, -1)
 }
 
 func TestConsulUnreachableAtStart(t *testing.T) {

@@ -153,12 +153,7 @@ func TestRedisCrashLosesNoCount(t *testing.T) {
 	}
 	inRedis.check(t)
 	inWebui.check(t)
-	if got := a.redis.Hashes(); got != loops {
-		t.Fatalf("after three crashes redis counts %d hashes; the workers completed %d loops", got, loops)
-	}
-	if got := a.redis.Coins(); got != coins {
-		t.Fatalf("after three crashes the wallet holds %d coins; the workers found %d", got, coins)
-	}
+	a.redis.CheckCounted(t, loops, coins)
 	t.Logf("%d loops, %d coins, all counted once across three crashes", loops, coins)
 }
 
@@ -210,9 +205,7 @@ func TestRedisFullRefusesWritesAndLosesNoCount(t *testing.T) {
 	}
 	waitHashes(t, a.redis, held+50)
 	loops, _ := stopped(t, w, syscall.SIGTERM)
-	if got := a.redis.Hashes(); got != loops {
-		t.Fatalf("after Redis was full it counts %d hashes; the worker completed %d loops", got, loops)
-	}
+	a.redis.CheckCounted(t, loops, -1)
 }
 
 func getJSONQuiet(url string) (int, map[string]any) {

@@ -99,3 +99,16 @@ func (r *Redis) Hashes() int64 { return r.Int(dockercoins.HashesKey) }
 
 // Coins reads how many coins the wallet holds.
 func (r *Redis) Coins() int64 { return r.HLen(dockercoins.WalletKey) }
+
+// CheckCounted fails the test unless Redis counts exactly loops hashes and, if coins is
+// not negative, its wallet holds exactly coins coins: every loop the workers completed
+// counted once.
+func (r *Redis) CheckCounted(t testing.TB, loops, coins int64) {
+	t.Helper()
+	if got := r.Hashes(); got != loops {
+		t.Fatalf("redis counts %d hashes; the workers completed %d loops", got, loops)
+	}
+	if got := r.Coins(); coins >= 0 && got != coins {
+		t.Fatalf("the wallet holds %d coins; the workers found %d", got, coins)
+	}
+}
