@@ -22,16 +22,9 @@ import (
 // hashes; three workers mine faster than one; down stops the jobs through Nomad, then
 // the agents, and leaves no pid file and no process behind.
 func TestUpScaleDown(t *testing.T) {
-	dev := testbed.DevSpec(t)
-	app := lab.App{Root: testbed.Root(), BinDir: filepath.Dir(testbed.Binary(t, "worker")),
-		Tools: testbed.Tools(t), Mesh: true, Tracing: true, Vars: appVars(t)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	var progress bytes.Buffer
-	s, err := lab.Up(ctx, dev.Dev, app, &progress)
-	if err != nil {
-		t.Fatalf("up: %v\n%s", err, progress.String())
-	}
+	dev, s := upInNamespace(ctx, t, lab.App{Mesh: true, Tracing: true, Vars: appVars(t)})
 	groups := labStatus(t, s.Nomad, dev.NomadAddr)
 	if len(groups) != 6 {
 		t.Fatalf("status lists %d groups, want 6 (redis, jaeger, rng, hasher, worker, webui): %+v", len(groups), groups)
@@ -95,6 +88,20 @@ func TestUpScaleDown(t *testing.T) {
 	if pids := dev.Node.Pids(); len(pids) > 0 {
 		t.Errorf("processes left in the namespace after down: %v", pids)
 	}
+}
+
+// upInNamespace runs lab.Up, what `make up` runs, on a dev stack in a network namespace
+// of the test's own (so the fixed ports are free), with the test's binaries and tools.
+func upInNamespace(ctx context.Context, t *testing.T, app lab.App) (*testbed.NomadDev, *lab.Stack) {
+	t.Helper()
+	dev := testbed.DevSpec(t)
+	app.Root, app.BinDir, app.Tools = testbed.Root(), filepath.Dir(testbed.Binary(t, "worker")), testbed.Tools(t)
+	var progress bytes.Buffer
+	s, err := lab.Up(ctx, dev.Dev, app, &progress)
+	if err != nil {
+		t.Fatalf("up: %v\n%s", err, progress.String())
+	}
+	return dev, s
 }
 
 // labStatus reads lab.Status, as `make status` does, and checks that its table names

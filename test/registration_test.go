@@ -15,8 +15,10 @@ import (
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
-func TestRegistrationFollowsTheAgentAndEndsWithTheService(t *testing.T) {
-	c := testbed.StartConsul(t)
+// registerWeb starts an instance of a service "web" and registers it with the agent c,
+// as a service does itself; the registration stops when the test ends.
+func registerWeb(t *testing.T, c *testbed.Consul) (*instance, *consul.Registrar, *testbed.Log) {
+	t.Helper()
 	in := startInstance(t, "127.0.0.1")
 	log, logs := testbed.NewLogger(t, "registration")
 	reg := consul.Registration{Enabled: true, ConsulHTTP: c.HTTPAddr}
@@ -24,7 +26,13 @@ func TestRegistrationFollowsTheAgentAndEndsWithTheService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Stop()
+	t.Cleanup(r.Stop)
+	return in, r, logs
+}
+
+func TestRegistrationFollowsTheAgentAndEndsWithTheService(t *testing.T) {
+	c := testbed.StartConsul(t)
+	in, r, logs := registerWeb(t, c)
 	id := "web-" + strings.ReplaceAll(in.addr(), ":", "-")
 	testbed.Eventually(t, 10*time.Second, "the service ID to be %s", func() bool { return r.ID() == id }, id)
 	c.WaitPassing("web", 10*time.Second, id)
@@ -82,14 +90,7 @@ func TestRegistrationFollowsTheAgentAndEndsWithTheService(t *testing.T) {
 
 func TestRegistrationWaitsForConsul(t *testing.T) {
 	c := testbed.NewConsul(t) // ports chosen, nothing running yet
-	in := startInstance(t, "127.0.0.1")
-	log, logs := testbed.NewLogger(t, "registration")
-	reg := consul.Registration{Enabled: true, ConsulHTTP: c.HTTPAddr}
-	r, err := reg.Start(log, "web", in.srv.Listener.Addr(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Stop()
+	in, _, logs := registerWeb(t, c)
 	msg := "consul unreachable at " + c.HTTPAddr + ", retrying"
 	testbed.Eventually(t, 10*time.Second, "two logged retries", func() bool { return len(logs.Events(msg)) >= 2 })
 

@@ -1,10 +1,8 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,17 +20,10 @@ import (
 // hasher on GET /, while rng's health path stays fast; the second worker's own lines
 // are in its logs; `make down` leaves nothing behind.
 func TestWorkshopOnNomad(t *testing.T) {
-	dev := testbed.DevSpec(t)
-	app := lab.App{Root: testbed.Root(), BinDir: filepath.Dir(testbed.Binary(t, "worker")),
-		Tools: testbed.Tools(t), Vars: appVars(t, "rng_delay", "100ms", "hasher_delay", "100ms",
-			"worker_pause", "100ms", "worker_flush_every", "1s")}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	var progress bytes.Buffer
-	s, err := lab.Up(ctx, dev.Dev, app, &progress)
-	if err != nil {
-		t.Fatalf("up: %v\n%s", err, progress.String())
-	}
+	dev, s := upInNamespace(ctx, t, lab.App{Vars: appVars(t, "rng_delay", "100ms", "hasher_delay", "100ms",
+		"worker_pause", "100ms", "worker_flush_every", "1s")})
 	webui := "http://" + dev.Node.IP + ":8000/json"
 	testbed.Eventually(t, 30*time.Second, "hashes on %s", func() bool { return webuiHashes(t, webui) > 0 }, webui)
 
