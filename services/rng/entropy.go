@@ -34,21 +34,28 @@ type entropy struct {
 	waiting atomic.Int64
 }
 
+// acquire waits in line for a slot, in a span of its own: a trace shows the queueing
+// apart from the work. The caller releases the slot.
+func (e *entropy) acquire(ctx context.Context) error {
+	ahead := e.waiting.Add(1) - 1
+	defer e.waiting.Add(-1)
+	ctx, wait := tracer.Start(ctx, dockercoins.SpanWait, trace.WithAttributes(
+		attribute.Int64("rng.waiting_ahead", ahead), attribute.Int("rng.slots", e.size)))
+	defer wait.End()
+	if err := e.slots.Acquire(ctx, 1); err != nil {
+		wait.SetStatus(codes.Error, "caller left while waiting")
+		return err
+	}
+	return nil
+}
+
 // generate waits in line for an entropy slot, then holds it for delay: the queueing,
 // not the work, is what makes rng the bottleneck. Each phase is a span of its own, so
 // a trace shows which of the two a slow request spent its time in.
 func generate(ctx context.Context, e *entropy, delay time.Duration, n int) ([]byte, error) {
-	ahead := e.waiting.Add(1) - 1
-	wctx, wait := tracer.Start(ctx, dockercoins.SpanWait, trace.WithAttributes(
-		attribute.Int64("rng.waiting_ahead", ahead), attribute.Int("rng.slots", e.size)))
-	err := e.slots.Acquire(wctx, 1)
-	e.waiting.Add(-1)
-	if err != nil {
-		wait.SetStatus(codes.Error, "caller left while waiting")
-		wait.End()
+	if err := e.acquire(ctx); err != nil {
 		return nil, err
 	}
-	wait.End()
 	defer e.slots.Release(1)
 	_, hold := tracer.Start(ctx, dockercoins.SpanHold, trace.WithAttributes(attribute.Int("rng.bytes", n)))
 	defer hold.End()
@@ -63,9 +70,7 @@ func generate(ctx context.Context, e *entropy, delay time.Duration, n int) ([]by
 
 // turn waits in line for a slot and gives it back at once.
 func (e *entropy) turn(ctx context.Context) error {
-	e.waiting.Add(1)
-	defer e.waiting.Add(-1)
-	if err := e.slots.Acquire(ctx, 1); err != nil {
+	if err := e.acquire(ctx); err != nil {
 		return err
 	}
 	e.slots.Release(1)
