@@ -138,10 +138,10 @@ func StopCluster(ctx context.Context, net *Net, state string) error {
 // ClusterUp is `make cluster`: a new network for the lab, the cluster on it and the app,
 // every job healthy. It prints its progress to out.
 func ClusterUp(ctx context.Context, c Cluster, a App, out io.Writer) (*Stack, error) {
-	if exists("/sys/class/net/" + c.Net.Bridge) {
+	net, err := CreateNet(c.Net.Bridge, c.Net.Prefix, c.Net.Tag)
+	if errors.Is(err, ErrNetExists) {
 		return nil, fmt.Errorf("%s exists: a cluster is up (make cluster-down first)", c.Net.Bridge)
 	}
-	net, err := CreateNet(c.Net.Bridge, c.Net.Prefix, c.Net.Tag)
 	if err != nil {
 		return nil, err
 	}

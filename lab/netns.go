@@ -34,11 +34,18 @@ type Node struct {
 	IP   string
 }
 
+// ErrNetExists says a network's bridge is there already: a run that made it is going
+// on, or was killed before it cleaned up.
+var ErrNetExists = errors.New("the network exists")
+
 // CreateNet creates the bridge of a network, claiming prefix. The bridge's alias is the
 // tag, so ClearStale can tell whose it is.
 func CreateNet(bridge, prefix, tag string) (*Net, error) {
 	if os.Geteuid() != 0 {
 		return nil, errors.New("network namespaces need root")
+	}
+	if exists("/sys/class/net/" + bridge) {
+		return nil, fmt.Errorf("%w: bridge %s", ErrNetExists, bridge)
 	}
 	if err := ip("link", "add", bridge, "type", "bridge"); err != nil {
 		return nil, err

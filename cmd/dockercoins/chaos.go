@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,10 +57,10 @@ func chaos(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	n := chaosNet()
-	if _, err := os.Stat("/sys/class/net/" + n.Bridge); err == nil {
+	net, err := lab.CreateNet(n.Bridge, n.Prefix, n.Tag)
+	if errors.Is(err, lab.ErrNetExists) {
 		return fmt.Errorf("%s exists: a chaos run is going on (or was killed: ip link del %s)", n.Bridge, n.Bridge)
 	}
-	net, err := lab.CreateNet(n.Bridge, n.Prefix, n.Tag)
 	if err != nil {
 		return err
 	}
