@@ -273,8 +273,13 @@ func killNomadRedis(t *testing.T, dev *testbed.NomadDev, r *goredis.Client) {
 	}
 	waitHashesRise(t, r, after+20, 30*time.Second)
 	watch.check(t)
-	now, err := c.Running("redis", "redis")
-	if err != nil || len(now) != 1 || now[0].ID != allocs[0].ID {
+	// The client reports the task's restart to the servers a moment after it: until
+	// then the allocation may show as pending.
+	var now []nomad.Alloc
+	if !testbed.Within(30*time.Second, func() bool {
+		now, err = c.Running("redis", "redis")
+		return err == nil && len(now) == 1
+	}) || now[0].ID != allocs[0].ID {
 		t.Errorf("after the kill redis runs in %v (%v), want the same allocation %s", now, err, allocs[0].ID)
 	}
 }
