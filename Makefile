@@ -4,25 +4,30 @@ GO ?= go
 CACHE ?= $(HOME)/.cache/dockercoins
 export PATH := $(CACHE)/bin:$(PATH)
 
-.PHONY: help build tools up down scale status cluster cluster-down chaos test fuzz bench deps
+.PHONY: help build tools up down scale status cluster cluster-down chaos test fuzz bench deps deps-test lab-image
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-deps: ## install the Debian packages the app and the tests use (needs root)
-	@lab/deps.sh
+deps: ## install the Debian packages `make up`, `cluster` and `bench` need (needs root)
+	@lab/deps.sh up
+
+deps-test: ## install those and the ones only the tests use: chromium, vagrant (needs root)
+	@lab/deps.sh test
 
 build: ## build the four services into bin/
 	$(GO) build -o bin/ ./cmd/rng ./cmd/hasher ./cmd/worker ./cmd/webui
 
-tools: ## provide the pinned Consul, Nomad and Jaeger (built once into ~/.cache/dockercoins)
+tools: ## provide Consul, Nomad and Jaeger: compatible ones on PATH, else the pins built once into ~/.cache/dockercoins
 	@tools/install.sh >/dev/null
 
 # The host-side control program (cmd/dockercoins; `go run ./cmd/dockercoins help`).
 DOCKERCOINS = $(GO) run ./cmd/dockercoins
 
 MESH ?= true
-up: deps tools build ## run the app on Consul and Nomad dev agents in the background (MESH=false: no Connect); print the URLs
-	@$(DOCKERCOINS) up -mesh=$(MESH)
+SCALING ?= false
+DRIVER ?=
+up: deps tools build ## run the app on Consul and Nomad dev agents in the background (MESH=false: no Connect; DRIVER=docker|exec|raw_exec; SCALING=true: +/- on the page); print the URLs
+	@$(DOCKERCOINS) up -mesh=$(MESH) -driver=$(DRIVER) -scaling=$(SCALING)
 
 down: ## stop the jobs and the agents `make up` started
 	@$(DOCKERCOINS) down
@@ -42,13 +47,16 @@ cluster: deps tools build ## a cluster of NODES Nomad clients in network namespa
 cluster-down: ## stop the cluster `make cluster` started
 	@$(DOCKERCOINS) cluster down
 
+lab-image: ## the Vagrant lab's node image for `vagrant up --provider=docker`, built once (root)
+	@$(DOCKERCOINS) node-image
+
 FAULTS ?=
 chaos: deps tools build ## the fault suite on a cluster of its own: a table of loops completed, counted, lost, counted twice (root; FAULTS=a,b)
 	@$(DOCKERCOINS) chaos -faults "$(FAULTS)"
 
-test: deps tools ## run every test (the product's unit tests, then test/'s module), then short fuzz runs
+test: deps-test tools ## run every test (the product's unit tests, then test/'s module), then short fuzz runs
 	$(GO) test -count=1 -timeout 35m ./...
-	cd test && $(GO) test -count=1 -timeout 35m ./...
+	cd test && $(GO) test -count=1 -timeout 60m ./...
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
 FUZZTIME ?= 30s

@@ -197,10 +197,15 @@ func ServiceOf(spiffeID string) string {
 
 // JoinMesh fetches service's Connect identity from the agent at addr (host:port or
 // URL), waiting up to a minute for its first certificate, and returns it with the
-// authorizer that asks the same agent about intentions. The identity follows
-// rotations until ctx ends.
-func JoinMesh(ctx context.Context, addr, service string, log *slog.Logger) (*Identity, *Authorizer, error) {
-	client, err := api.NewClient(&api.Config{Address: addr})
+// authorizer that asks the same agent about intentions, each question bounded by
+// authzTimeout. The identity follows rotations until ctx ends.
+func JoinMesh(ctx context.Context, addr, service string, authzTimeout time.Duration, log *slog.Logger) (*Identity, *Authorizer, error) {
+	cfg := api.Config{Address: addr}
+	authz, err := NewAuthorizer(cfg, authzTimeout) // a copy: the identity's blocking queries must not time out
+	if err != nil {
+		return nil, nil, fmt.Errorf("mesh: %w", err)
+	}
+	client, err := api.NewClient(&cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mesh: consul at %q: %w", addr, err)
 	}
@@ -210,5 +215,5 @@ func JoinMesh(ctx context.Context, addr, service string, log *slog.Logger) (*Ide
 	if err != nil {
 		return nil, nil, err
 	}
-	return id, &Authorizer{Agent: client.Agent()}, nil
+	return id, authz, nil
 }

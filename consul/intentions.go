@@ -38,13 +38,14 @@ func Intentions() ([]*api.ServiceIntentionsConfigEntry, error) {
 }
 
 // ApplyIntentions writes the mesh's intentions to the Consul agent at addr (host:port
-// or URL).
-func ApplyIntentions(addr string) error {
+// or URL) with token, which must allow intentions:write on every service (an operator
+// token); empty: CONSUL_HTTP_TOKEN, or none where ACLs are off.
+func ApplyIntentions(addr, token string) error {
 	entries, err := Intentions()
 	if err != nil {
 		return err
 	}
-	client, err := api.NewClient(&api.Config{Address: addr})
+	client, err := api.NewClient(&api.Config{Address: addr, Token: token})
 	if err != nil {
 		return fmt.Errorf("consul at %q: %w", addr, err)
 	}

@@ -5,17 +5,26 @@
 #
 # Run jobs/redis.nomad.hcl first: worker and webui find Redis through Consul.
 #
-# How the binaries reach the nodes: the raw_exec driver runs them from bin_dir, a folder
-# every client sees at the same path (the repository's bin/ on a single machine, a
-# shared folder such as /vagrant/bin on a VM lab, an NFS mount in a classroom). Without a
-# shared folder, fetch them per allocation with an artifact block instead, e.g. in each
-# task:
+# The driver variable picks how the tasks run; none runs as root. exec (the default)
+# and raw_exec run the binaries as task_user (nobody): raw_exec from bin_dir, exec inside
+# a chroot whose chroot_bin_dir the clients' chroot_env fills (make up writes it from
+# bin_dir, see lab/drivers.go). docker runs the images dockercoins/<service>:<image_tag> as
+# their own non-root user, on the host's network.
+#
+# How the binaries reach the nodes: bin_dir is a folder every client sees at the same
+# path (the repository's bin/ on a single machine, a shared folder such as /vagrant/bin
+# on a VM lab, an NFS mount in a classroom). Without a shared folder, fetch them per
+# allocation with an artifact block instead, e.g. in each task:
 #
 #   artifact {
 #     source      = "https://example.org/dockercoins/dockercoins-linux-amd64.tar.gz"
 #     destination = "local/bin"
 #   }
 #   config { command = "local/bin/rng" }
+#
+# Secrets: each group's Nomad variable nomad/jobs/dockercoins/<group> holds its Consul
+# token (consul_token) and, for worker and webui, the Redis password (redis_password);
+# `make up` and `make cluster` write them before running the job, which waits for them.
 #
 # Every service listens on a dynamic port (ADDR), is registered in Consul by the
 # service block below (the services do not register themselves under Nomad), and finds
@@ -25,6 +34,35 @@ variable "bin_dir" {
   type        = string
   description = "Folder holding the rng, hasher, worker and webui binaries, at the same path on every client."
   default     = "/opt/dockercoins/bin"
+}
+
+variable "driver" {
+  type        = string
+  description = "Task driver: exec (an isolated chroot, as task_user), docker (the images dockercoins/<service>:<image_tag>, as their own non-root user) or raw_exec (no isolation, as task_user)."
+  default     = "exec"
+
+  validation {
+    condition     = contains(["exec", "docker", "raw_exec"], var.driver)
+    error_message = "The driver must be exec, docker or raw_exec."
+  }
+}
+
+variable "chroot_bin_dir" {
+  type        = string
+  description = "Where the clients' exec chroot holds the binaries (their chroot_env; the lab puts every binary the jobs run there)."
+  default     = "/opt/dockercoins/bin"
+}
+
+variable "task_user" {
+  type        = string
+  description = "The unprivileged host user exec and raw_exec tasks run as (never root: the lab's clients refuse uid 0)."
+  default     = "nobody"
+}
+
+variable "image_tag" {
+  type        = string
+  description = "Tag of the service images the docker driver runs (make up builds dockercoins/<service>:local)."
+  default     = "local"
 }
 
 variable "rng_count" {
@@ -80,6 +118,30 @@ variable "consul_http_addr" {
 variable "jaeger_query_url" {
   type        = string
   description = "Jaeger query URL the web UI reads its bottleneck panel from (JAEGER_QUERY_URL), e.g. http://127.0.0.1:16686; empty: no panel."
+  default     = ""
+}
+
+variable "nomad_addr" {
+  type        = string
+  description = "Nomad HTTP API the web UI reads allocations from and scales through (NOMAD_ADDR), e.g. http://127.0.0.1:4646; empty: its page shows Consul's view only."
+  default     = ""
+}
+
+variable "webui_scaling" {
+  type        = bool
+  description = "Offer +/- per group on the web UI's page, through Nomad's scale API (WEBUI_SCALING)."
+  default     = false
+}
+
+variable "webui_nomad_token" {
+  type        = string
+  description = "Nomad ACL token of the web UI (NOMAD_TOKEN), when ACLs are on: it must read the job, and scale it with webui_scaling."
+  default     = ""
+}
+
+variable "jaeger_ui_url" {
+  type        = string
+  description = "A Jaeger UI the web UI links traces to (JAEGER_UI_URL); empty: no link."
   default     = ""
 }
 
@@ -158,6 +220,11 @@ variable "release" {
   default     = "1"
 }
 
+# Where the tasks find the binaries: inside exec's chroot, or on the node itself.
+locals {
+  bin_dir = var.driver == "exec" ? var.chroot_bin_dir : var.bin_dir
+}
+
 job "dockercoins" {
   type = "service"
 
@@ -229,10 +296,15 @@ job "dockercoins" {
     }
 
     task "rng" {
-      driver = "raw_exec"
+      driver = var.driver
+      user   = var.driver == "docker" ? "" : var.task_user
 
+      # Host networking under docker too: the task registers the node's address, as the
+      # others do, and reaches the node's Consul agent on 127.0.0.1 (DNS and HTTP).
       config {
-        command = "${var.bin_dir}/rng"
+        command      = var.driver == "docker" ? null : "${local.bin_dir}/rng"
+        image        = var.driver == "docker" ? "dockercoins/rng:${var.image_tag}" : null
+        network_mode = var.driver == "docker" ? "host" : null
       }
 
       env {
@@ -244,6 +316,18 @@ job "dockercoins" {
         LOG_LEVEL        = var.log_level
 
         OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
+
+        CONSUL_HTTP_TOKEN_FILE = "${NOMAD_SECRETS_DIR}/consul.token"
+      }
+
+      # The service's own Consul token (its leaf certificate, its intention checks) and,
+      # for Redis's clients, the Redis password: from the group's Nomad variable, never
+      # in this file.
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/dockercoins/rng\" }}{{ .consul_token }}{{ end }}"
+        destination = "secrets/consul.token"
+        perms       = "600"
+        change_mode = "restart"
       }
 
       # SIGTERM: requests already waiting for a slot are still served (up to 5 s).
@@ -303,10 +387,15 @@ job "dockercoins" {
     }
 
     task "hasher" {
-      driver = "raw_exec"
+      driver = var.driver
+      user   = var.driver == "docker" ? "" : var.task_user
 
+      # Host networking under docker too: the task registers the node's address, as the
+      # others do, and reaches the node's Consul agent on 127.0.0.1 (DNS and HTTP).
       config {
-        command = "${var.bin_dir}/hasher"
+        command      = var.driver == "docker" ? null : "${local.bin_dir}/hasher"
+        image        = var.driver == "docker" ? "dockercoins/hasher:${var.image_tag}" : null
+        network_mode = var.driver == "docker" ? "host" : null
       }
 
       env {
@@ -318,6 +407,18 @@ job "dockercoins" {
         LOG_LEVEL        = var.log_level
 
         OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
+
+        CONSUL_HTTP_TOKEN_FILE = "${NOMAD_SECRETS_DIR}/consul.token"
+      }
+
+      # The service's own Consul token (its leaf certificate, its intention checks) and,
+      # for Redis's clients, the Redis password: from the group's Nomad variable, never
+      # in this file.
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/dockercoins/hasher\" }}{{ .consul_token }}{{ end }}"
+        destination = "secrets/consul.token"
+        perms       = "600"
+        change_mode = "restart"
       }
 
       kill_signal    = "SIGTERM"
@@ -385,10 +486,15 @@ job "dockercoins" {
     }
 
     task "worker" {
-      driver = "raw_exec"
+      driver = var.driver
+      user   = var.driver == "docker" ? "" : var.task_user
 
+      # Host networking under docker too: the task registers the node's address, as the
+      # others do, and reaches the node's Consul agent on 127.0.0.1 (DNS and HTTP).
       config {
-        command = "${var.bin_dir}/worker"
+        command      = var.driver == "docker" ? null : "${local.bin_dir}/worker"
+        image        = var.driver == "docker" ? "dockercoins/worker:${var.image_tag}" : null
+        network_mode = var.driver == "docker" ? "host" : null
       }
 
       env {
@@ -406,6 +512,26 @@ job "dockercoins" {
         LOG_LEVEL            = var.log_level
 
         OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
+
+        CONSUL_HTTP_TOKEN_FILE = "${NOMAD_SECRETS_DIR}/consul.token"
+      }
+
+      # The service's own Consul token (its leaf certificate, its intention checks) and,
+      # for Redis's clients, the Redis password: from the group's Nomad variable, never
+      # in this file.
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/dockercoins/worker\" }}{{ .consul_token }}{{ end }}"
+        destination = "secrets/consul.token"
+        perms       = "600"
+        change_mode = "restart"
+      }
+
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/dockercoins/worker\" }}REDIS_PASSWORD={{ .redis_password }}{{ end }}\n"
+        destination = "secrets/redis.env"
+        perms       = "600"
+        env         = true
+        change_mode = "restart"
       }
 
       # On SIGTERM a worker abandons the loop in flight and flushes what it counted,
@@ -458,14 +584,23 @@ job "dockercoins" {
     }
 
     task "webui" {
-      driver = "raw_exec"
+      driver = var.driver
+      user   = var.driver == "docker" ? "" : var.task_user
 
+      # Host networking under docker too: the task registers the node's address, as the
+      # others do, and reaches the node's Consul agent on 127.0.0.1 (DNS and HTTP).
       config {
-        command = "${var.bin_dir}/webui"
+        command      = var.driver == "docker" ? null : "${local.bin_dir}/webui"
+        image        = var.driver == "docker" ? "dockercoins/webui:${var.image_tag}" : null
+        network_mode = var.driver == "docker" ? "host" : null
       }
 
       env {
         JAEGER_QUERY_URL = var.jaeger_query_url
+        JAEGER_UI_URL    = var.jaeger_ui_url
+        NOMAD_ADDR       = var.nomad_addr
+        NOMAD_TOKEN      = var.webui_nomad_token
+        WEBUI_SCALING    = var.webui_scaling
         ADDR             = "${NOMAD_IP_http}:${NOMAD_PORT_http}"
         MESH             = var.mesh
         CONSUL_HTTP_ADDR = var.consul_http_addr
@@ -475,6 +610,26 @@ job "dockercoins" {
         LOG_LEVEL        = var.log_level
 
         OTEL_EXPORTER_OTLP_ENDPOINT = var.otel_endpoint
+
+        CONSUL_HTTP_TOKEN_FILE = "${NOMAD_SECRETS_DIR}/consul.token"
+      }
+
+      # The service's own Consul token (its leaf certificate, its intention checks) and,
+      # for Redis's clients, the Redis password: from the group's Nomad variable, never
+      # in this file.
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/dockercoins/webui\" }}{{ .consul_token }}{{ end }}"
+        destination = "secrets/consul.token"
+        perms       = "600"
+        change_mode = "restart"
+      }
+
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/dockercoins/webui\" }}REDIS_PASSWORD={{ .redis_password }}{{ end }}\n"
+        destination = "secrets/redis.env"
+        perms       = "600"
+        env         = true
+        change_mode = "restart"
       }
 
       kill_signal    = "SIGTERM"

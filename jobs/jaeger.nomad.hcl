@@ -6,6 +6,29 @@
 #
 # Point the app at it with -var otel_endpoint=http://<node>:4318 on jobs/dockercoins.nomad.hcl.
 
+variable "driver" {
+  type        = string
+  description = "Task driver: exec (an isolated chroot; the clients' chroot_env must hold the binaries) or raw_exec; either way the task runs as task_user."
+  default     = "exec"
+
+  validation {
+    condition     = contains(["exec", "raw_exec"], var.driver)
+    error_message = "The driver must be exec or raw_exec."
+  }
+}
+
+variable "chroot_bin_dir" {
+  type        = string
+  description = "Where the clients' exec chroot holds the binaries (their chroot_env; the lab puts every binary the jobs run there)."
+  default     = "/opt/dockercoins/bin"
+}
+
+variable "task_user" {
+  type        = string
+  description = "The unprivileged host user the tasks run as (never root: the lab's clients refuse uid 0)."
+  default     = "nobody"
+}
+
 variable "jaeger_bin" {
   type        = string
   description = "Path of the Jaeger v2 binary on the clients (`make tools` builds it into ~/.cache/dockercoins/bin)."
@@ -85,10 +108,11 @@ job "jaeger" {
     }
 
     task "jaeger" {
-      driver = "raw_exec"
+      driver = var.driver
+      user   = var.task_user
 
       config {
-        command = var.jaeger_bin
+        command = var.driver == "exec" ? "${var.chroot_bin_dir}/jaeger" : var.jaeger_bin
         args    = ["--config", "${NOMAD_TASK_DIR}/jaeger.yaml"]
       }
 

@@ -4,9 +4,39 @@
 #
 #   nomad job run -var "redis_conf=$(cat redis/redis.conf)" jobs/redis.nomad.hcl
 #
+# Its password (requirepass) and its proxy's Consul token come from the Nomad variable
+# nomad/jobs/redis/redis (items password, consul_token), which `make up` and
+# `make cluster` write before running the job; the job waits for it.
+#
+# With the mesh on, Redis listens on 127.0.0.1 only and only its Connect proxy is
+# registered: from off the node it is reachable through the mesh or not at all.
+#
 # Its data (the AOF) lives in the allocation's alloc/data folder: a restarted task finds
 # it there, and the ephemeral disk is sticky, so an allocation that replaces this one on
 # the same node (a new job version, a restart of the allocation) takes it over.
+
+variable "driver" {
+  type        = string
+  description = "Task driver: exec (an isolated chroot; the clients' chroot_env must hold the binaries) or raw_exec; either way the task runs as task_user."
+  default     = "exec"
+
+  validation {
+    condition     = contains(["exec", "raw_exec"], var.driver)
+    error_message = "The driver must be exec or raw_exec."
+  }
+}
+
+variable "chroot_bin_dir" {
+  type        = string
+  description = "Where the clients' exec chroot holds the binaries (their chroot_env; the lab puts every binary the jobs run there)."
+  default     = "/opt/dockercoins/bin"
+}
+
+variable "task_user" {
+  type        = string
+  description = "The unprivileged host user the tasks run as (never root: the lab's clients refuse uid 0)."
+  default     = "nobody"
+}
 
 variable "redis_server" {
   type        = string
@@ -71,10 +101,12 @@ job "redis" {
       mode     = "delay"
     }
 
+    # With the mesh on, the port registered (and checked) is the proxy's: Redis's own
+    # port is on loopback and in no catalog.
     service {
       name     = "redis"
       provider = "consul"
-      port     = "db"
+      port     = var.mesh ? "mesh" : "db"
 
       check {
         type     = "tcp"
@@ -84,19 +116,29 @@ job "redis" {
     }
 
     task "redis" {
-      driver = "raw_exec"
+      driver = var.driver
+      user   = var.task_user
 
       config {
-        command = var.redis_server
-        # Bound to the node's address only (redis.conf turns protected mode off: the lab
-        # network is private). The data goes to the allocation's shared data folder,
-        # which the sticky ephemeral disk carries over.
+        command = var.driver == "exec" ? "${var.chroot_bin_dir}/redis-server" : var.redis_server
+        # Bound to the node's address without the mesh, to loopback with it (the proxy
+        # beside it is the way in). The password comes from secrets/auth.conf. The data
+        # goes to the allocation's shared data folder, which the sticky ephemeral disk
+        # carries over.
         args = [
           "${NOMAD_TASK_DIR}/redis.conf",
+          "--include", "${NOMAD_SECRETS_DIR}/auth.conf",
           "--port", "${NOMAD_PORT_db}",
-          "--bind", "${NOMAD_IP_db}",
+          "--bind", var.mesh ? "127.0.0.1" : "${NOMAD_IP_db}",
           "--dir", "${NOMAD_ALLOC_DIR}/data",
         ]
+      }
+
+      template {
+        data        = "requirepass {{ with nomadVar \"nomad/jobs/redis/redis\" }}{{ .password }}{{ end }}\n"
+        destination = "secrets/auth.conf"
+        perms       = "600"
+        change_mode = "restart"
       }
 
       # redis_conf is written as given: no template actions in it.
@@ -127,17 +169,30 @@ job "redis" {
       labels   = [task.value]
 
       content {
-        driver = "raw_exec"
+        driver = var.driver
+        user   = var.task_user
 
         config {
-          command = var.consul_bin
+          command = var.driver == "exec" ? "${var.chroot_bin_dir}/consul" : var.consul_bin
           args = [
             "connect", "proxy", "-service", "redis",
-            "-service-addr", "${NOMAD_ADDR_db}",
+            "-service-addr", "127.0.0.1:${NOMAD_PORT_db}",
             "-listen", "${NOMAD_IP_mesh}:${NOMAD_PORT_mesh}",
             "-register",
             "-http-addr", var.consul_http_addr,
           ]
+        }
+
+        # The proxy's Consul token: service:write on redis and redis-proxy only.
+        env {
+          CONSUL_HTTP_TOKEN_FILE = "${NOMAD_SECRETS_DIR}/consul.token"
+        }
+
+        template {
+          data        = "{{ with nomadVar \"nomad/jobs/redis/redis\" }}{{ .consul_token }}{{ end }}"
+          destination = "secrets/consul.token"
+          perms       = "600"
+          change_mode = "restart"
         }
 
         kill_signal  = "SIGINT"

@@ -48,8 +48,10 @@ func (a Agent) Start(ctx context.Context) error {
 	defer log.Close()
 	args := a.Args
 	if a.Netns != "" {
-		// ip netns exec execs the agent, so the pid is the agent's own.
-		args = append([]string{"ip", "netns", "exec", a.Netns}, args...)
+		// nsenter enters only the network namespace (ip netns exec also mounts a sysfs
+		// of its own, which hides the cgroups Nomad's exec driver needs) and execs the
+		// agent, so the pid is the agent's own.
+		args = append([]string{"nsenter", "--net=/run/netns/" + a.Netns, "--"}, args...)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = log, log

@@ -30,14 +30,22 @@ type App struct {
 	Vars    nomad.Vars        // more variables of the dockercoins job (counts, delays...)
 	Jobs    []string          // the jobs Deploy runs, in Jobs' order; empty: all of Jobs
 	Pin     map[string]string // job -> the node its allocations must run on (a cluster's n1...)
+
+	// Driver runs the dockercoins job's tasks: docker, exec or raw_exec (see Drivers);
+	// empty: each job's default (exec). Redis and Jaeger run with exec, or raw_exec
+	// where that is the app's driver.
+	Driver string
 }
 
 // Deploy runs the redis, jaeger and dockercoins jobs on a stack and waits until each
 // deployment is healthy. With the mesh on, the intentions are applied first, so the
 // services' first calls are already allowed.
 func Deploy(ctx context.Context, s *Stack, a App) error {
+	if s.ConsulACL == nil {
+		return fmt.Errorf("the stack at %s has no Consul operator token", s.IP)
+	}
 	if a.Mesh {
-		if err := consul.ApplyIntentions(s.ConsulAddr); err != nil {
+		if err := consul.ApplyIntentions(s.ConsulAddr, s.ConsulACL.Management); err != nil {
 			return err
 		}
 	}
@@ -46,7 +54,7 @@ func Deploy(ctx context.Context, s *Stack, a App) error {
 		binDir = filepath.Join(a.Root, "bin")
 	}
 	mesh := strconv.FormatBool(a.Mesh)
-	app := nomad.Vars{"bin_dir": binDir, "mesh": mesh}
+	app := nomad.Vars{"bin_dir": binDir, "mesh": mesh, "nomad_addr": s.NomadAddr}
 	if a.Tracing {
 		app["otel_endpoint"] = "http://" + s.IP + ":4318"
 		app["jaeger_query_url"] = "http://" + s.IP + ":16686"
@@ -63,6 +71,18 @@ func Deploy(ctx context.Context, s *Stack, a App) error {
 		"redis":       {"mesh": mesh, "consul_bin": a.Tools.Consul, "redis_conf": conf},
 		"jaeger":      {"jaeger_bin": a.Tools.Jaeger},
 		"dockercoins": app,
+	}
+	if err := CheckDriver(a.Driver); err != nil {
+		return err
+	}
+	if a.Driver != "" {
+		app["driver"] = a.Driver
+		for _, job := range []string{"redis", "jaeger"} {
+			vars[job]["driver"] = Exec
+			if a.Driver == RawExec {
+				vars[job]["driver"] = RawExec
+			}
+		}
 	}
 	for _, job := range Jobs {
 		if len(a.Jobs) > 0 && !slices.Contains(a.Jobs, job) {

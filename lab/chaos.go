@@ -84,7 +84,11 @@ func (c *Chaos) Run(ctx context.Context) ([]Result, error) {
 	if err != nil || len(rs) != 1 {
 		return nil, fmt.Errorf("the redis allocation: %v (%d running)", err, len(rs))
 	}
-	c.redis = goredis.NewClient(&goredis.Options{Addr: rs[0].Addrs["db"]})
+	password, err := RedisPassword(c.Stack.Nomad)
+	if err != nil {
+		return nil, err
+	}
+	c.redis = goredis.NewClient(&goredis.Options{Addr: rs[0].Addrs["db"], Password: password})
 	defer c.redis.Close()
 	var results []Result
 	for _, f := range faults {

@@ -28,7 +28,7 @@ func (c *Chaos) completed(ctx context.Context, known map[string]bool, killed []k
 	// Stop returns once Nomad sees no allocation running; wait for the processes too
 	// (a node that was cut off hears of the stop late).
 	if !poll.Within(ctx, time.Minute, 200*time.Millisecond, func() bool {
-		return len(taskPids(c.Cluster.State, "worker", "worker", "")) == 0
+		return len(clusterTaskPids(&c.Cluster, "worker", "")) == 0
 	}) {
 		return 0, 0, fmt.Errorf("worker processes still run a minute after the job stopped")
 	}

@@ -20,6 +20,12 @@ type Cluster struct {
 	Nodes int
 	Net   *Net // the network the nodes join
 	Tools Tools
+
+	// BinDir holds the services' binaries, which the clients' exec chroot takes (see
+	// WriteDriverConfig); default <Root>/bin.
+	BinDir string
+
+	acl *ConsulACL // once the server is provisioned
 }
 
 // MaxNodes bounds a cluster's size: the client addresses must fit in the range.
@@ -69,27 +75,58 @@ func StartCluster(ctx context.Context, c Cluster) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.ConsulACL = c.acl
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if _, err := s.Nomad.WaitNodes(ctx, c.Nodes); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return s, WriteSecrets(ctx, s)
 }
 
 // provision renders a node's agent configs with node.sh and starts its agents in the
-// node's namespace.
-func (c Cluster) provision(ctx context.Context, node *Node, name, roles string) error {
+// node's namespace: Consul, its ACL tokens, then Nomad. The server's Consul is
+// bootstrapped there, its management token kept in <State>/consul-management.token.
+func (c *Cluster) provision(ctx context.Context, node *Node, name, roles string) error {
 	script := filepath.Join(c.Root, "lab", "provision", "node.sh")
 	cmd := node.Command(script, name, node.IP, ServerIP(c.Net), roles)
 	cmd.Env = append(os.Environ(), "LAB_INIT=none", "LAB_STATE="+c.State)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("%s %s: %v\n%s", script, name, err, out)
 	}
-	for _, a := range c.agents(node, name) {
-		if err := a.Start(ctx); err != nil {
+	if roles == "client" {
+		conf := filepath.Join(c.State, name, "nomad.d", "drivers.hcl")
+		if err := WriteDriverConfig(conf, false, taskBinaries(c.Root, c.BinDir, c.Tools)...); err != nil {
+			return err
+		}
+	}
+	aclConf, err := os.ReadFile(filepath.Join(c.Root, "lab", "consul", "acl.hcl"))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(c.State, name, "consul.d", "acl.hcl"), aclConf, 0o644)
+	}
+	if err != nil {
+		return fmt.Errorf("node %s: %w", name, err)
+	}
+	agents := c.agents(node, name)
+	if err := agents[0].Start(ctx); err != nil {
+		return fmt.Errorf("node %s: %w", name, err)
+	}
+	// Consul's ACLs come first: Nomad's agent needs its Consul token from the start.
+	consulAddr := "http://" + node.IP + ":8500"
+	if roles == "server" {
+		acl, err := BootstrapConsul(ctx, consulAddr, c.State)
+		if err != nil {
 			return fmt.Errorf("node %s: %w", name, err)
 		}
+		c.acl = acl
+	} else if err := c.acl.SetAgentToken(consulAddr); err != nil {
+		return fmt.Errorf("node %s: %w", name, err)
+	}
+	if err := c.acl.writeNomadConsulToken(filepath.Join(c.State, name, "nomad.d", "consul-token.hcl")); err != nil {
+		return err
+	}
+	if err := agents[1].Start(ctx); err != nil {
+		return fmt.Errorf("node %s: %w", name, err)
 	}
 	return nil
 }
@@ -98,8 +135,10 @@ func (c Cluster) provision(ctx context.Context, node *Node, name, roles string) 
 func (c Cluster) agents(node *Node, name string) []Agent {
 	dir := filepath.Join(c.State, name)
 	agents := []Agent{
+		// Ready once the agent knows the leader: it has joined (and, the ACLs being on,
+		// the agent's own endpoints want a token).
 		{Name: "consul", Args: []string{c.Tools.Consul, "agent", "-config-dir", filepath.Join(dir, "consul.d")},
-			Ready: answering("http://"+node.IP+":8500/v1/agent/self", "")},
+			Ready: answering("http://"+node.IP+":8500/v1/status/leader", `""`)},
 		{Name: "nomad", Args: []string{c.Tools.Nomad, "agent", "-config", filepath.Join(dir, "nomad.d")},
 			Ready: answering("http://"+node.IP+":4646/v1/agent/self", "")},
 	}

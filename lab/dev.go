@@ -41,6 +41,7 @@ type Stack struct {
 	ConsulAddr string // http://<ip>:8500
 	ConsulDNS  string // <ip>:8600
 	Nomad      *nomad.Client
+	ConsulACL  *ConsulACL // the operator's (management) token
 }
 
 func newStack(ip string) (*Stack, error) {
@@ -57,6 +58,11 @@ type Dev struct {
 	IP    string // the address both agents bind; default 127.0.0.1
 	Netns string // the network namespace holding IP; empty: this one
 	Tools Tools
+
+	// What exec tasks may run (their chroot holds only these) and whether raw_exec is
+	// on (see WriteDriverConfig).
+	BinDir  string // the services' binaries; default <Root>/bin
+	RawExec bool
 }
 
 // StartDev starts a Consul dev agent and a Nomad dev agent (server and client in one)
@@ -78,7 +84,7 @@ func StartDev(ctx context.Context, d Dev) (*Stack, error) {
 		return nil, err
 	}
 	for _, a := range []struct{ name, url string }{
-		{"consul", s.ConsulAddr + "/v1/agent/self"},
+		{"consul", s.ConsulAddr + "/v1/status/leader"}, // answers whatever the ACLs
 		{"nomad", s.NomadAddr + "/v1/agent/self"},
 	} {
 		if _, mine := readPid(filepath.Join(state, a.name+".pid")); !mine && answering(a.url, "")(ctx) == nil {
@@ -89,30 +95,47 @@ func StartDev(ctx context.Context, d Dev) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
+	drivers := filepath.Join(state, "drivers.hcl")
+	if err := WriteDriverConfig(drivers, d.RawExec, taskBinaries(d.Root, d.BinDir, d.Tools)...); err != nil {
+		return nil, err
+	}
 	client := "127.0.0.1"
 	if d.IP != "127.0.0.1" {
 		client += " " + d.IP
 	}
-	agents := []Agent{{
+	consulAgent := Agent{
 		Name: "consul", State: state, Netns: d.Netns, Ready: answering(s.ConsulAddr+"/v1/status/leader", `""`),
 		Args: []string{d.Tools.Consul, "agent", "-dev", "-log-level", "info", "-bind", d.IP, "-client", client,
-			"-hcl", "dns_config { only_passing = true }"},
-	}, {
+			"-hcl", "dns_config { only_passing = true }", "-hcl", devACL},
+	}
+	if err := consulAgent.Start(ctx); err != nil {
+		return nil, err
+	}
+	if s.ConsulACL, err = BootstrapConsul(ctx, s.ConsulAddr, state); err != nil {
+		return nil, err
+	}
+	nomadToken := filepath.Join(state, "nomad-consul.hcl")
+	if err := s.ConsulACL.writeNomadConsulToken(nomadToken); err != nil {
+		return nil, err
+	}
+	nomadAgent := Agent{
 		Name: "nomad", State: state, Netns: d.Netns, Ready: answering(s.NomadAddr+"/v1/agent/self", ""),
 		Args: []string{d.Tools.Nomad, "agent", "-dev", "-bind", d.IP, "-network-interface", iface,
 			"-data-dir", filepath.Join(state, "nomad"), "-log-level", "INFO",
-			"-config", filepath.Join(d.Root, "lab", "nomad", "dev.hcl")},
-	}}
-	for _, a := range agents {
-		if err := a.Start(ctx); err != nil {
-			return nil, err
-		}
+			"-config", filepath.Join(d.Root, "lab", "nomad", "dev.hcl"), "-config", nomadToken, "-config", drivers},
+	}
+	if err := nomadAgent.Start(ctx); err != nil {
+		return nil, err
 	}
 	if _, err := s.Nomad.WaitNodes(ctx, 1); err != nil {
 		return nil, fmt.Errorf("the Nomad dev agent's client: %w", err)
 	}
-	return s, nil
+	return s, WriteSecrets(ctx, s)
 }
+
+// devACL turns the dev agent's ACLs on, denying what no token allows, as every
+// stack's agents do (lab/consul/agent.hcl); BootstrapConsul does the rest.
+const devACL = `acl { enabled = true, default_policy = "deny", down_policy = "extend-cache" }`
 
 // ifaceOf names the interface holding ip in namespace ns.
 func ifaceOf(ns, ip string) (string, error) {

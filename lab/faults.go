@@ -79,7 +79,7 @@ func FaultNames() []string {
 
 // kill SIGKILLs one process of a task (exe is its program's name).
 func (p *phase) kill(task, exe string) error {
-	pids := p.taskPids(task, exe, "")
+	pids := p.taskPids(exe, "")
 	if len(pids) == 0 {
 		return fmt.Errorf("no %s process to kill", task)
 	}
@@ -148,7 +148,7 @@ func (p *phase) killWorker(a nomad.Alloc) error {
 	if err != nil {
 		return err
 	}
-	pids := p.taskPids("worker", "worker", a.ID)
+	pids := p.taskPids("worker", a.ID)
 	if len(pids) != 1 {
 		return fmt.Errorf("worker %s: %d processes", a.ID, len(pids))
 	}
@@ -164,7 +164,7 @@ func (p *phase) killWorker(a nomad.Alloc) error {
 // status read in fn is final, and no flush is acknowledged, so the workers keep
 // their unflushed loops for a kill in fn to put to the test.
 func (p *phase) frozen(fn func() error) error {
-	pids := append(p.taskPids("hasher", "hasher", ""), p.taskPids("redis", "redis-server", "")...)
+	pids := append(p.taskPids("hasher", ""), p.taskPids("redis-server", "")...)
 	for _, pid := range pids {
 		syscall.Kill(pid, syscall.SIGSTOP)
 	}
@@ -257,37 +257,44 @@ func (p *phase) loseNode() error {
 	}, victims)
 }
 
-// taskPids finds the processes of a task of this cluster's allocations by their
-// environment (Nomad sets NOMAD_ALLOC_DIR, NOMAD_TASK_NAME, NOMAD_ALLOC_ID) and program
-// name; of one allocation if allocID is set.
-func (p *phase) taskPids(task, exe, allocID string) []int {
-	return taskPids(p.Cluster.State, task, exe, allocID)
+// taskPids finds the processes running program exe in this cluster's client nodes (of
+// allocation allocID, if set).
+func (p *phase) taskPids(exe, allocID string) []int {
+	return clusterTaskPids(&p.Cluster, exe, allocID)
 }
 
-func taskPids(state, task, exe, allocID string) []int {
-	state += "/"
+// clusterTaskPids is TaskPids over the processes of c's client nodes' namespaces, where
+// only the agents and the tasks run.
+func clusterTaskPids(c *Cluster, exe, allocID string) []int {
 	var pids []int
-	for _, pid := range allPids() {
+	for i := 1; i <= c.Nodes; i++ {
+		pids = append(pids, ClientNode(c.Net, i).Pids()...)
+	}
+	return TaskPids(pids, exe, allocID)
+}
+
+// TaskPids picks, of pids, the processes running program exe, of Nomad allocation
+// allocID if it is set. A task's allocation shows in its environment (NOMAD_ALLOC_ID)
+// or, where the program wrote its process title over its environment (redis-server),
+// in its cgroup, which Nomad names after the allocation for every driver it isolates.
+// Neither the working folder nor NOMAD_ALLOC_DIR would do: under exec both are paths
+// inside the task's own mount namespace.
+func TaskPids(pids []int, exe, allocID string) []int {
+	var out []int
+	for _, pid := range pids {
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 		if strings.TrimSpace(string(comm)) != exe {
 			continue
 		}
-		env := environ(pid)
-		byEnv := envHas(env, "NOMAD_TASK_NAME="+task+"\x00") && envHas(env, "NOMAD_ALLOC_DIR="+state) &&
-			(allocID == "" || envHas(env, "NOMAD_ALLOC_ID="+allocID+"\x00"))
-		if byEnv || inAllocDir(pid, state, allocID) {
-			pids = append(pids, pid)
+		if allocID != "" && !envHas(environ(pid), "NOMAD_ALLOC_ID="+allocID+"\x00") {
+			cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+			if !strings.Contains(string(cg), allocID) {
+				continue
+			}
 		}
+		out = append(out, pid)
 	}
-	return pids
-}
-
-// inAllocDir reports whether pid works in an allocation's folder under state (of
-// allocID, if set): redis-server writes its process title over its environment, but
-// runs in its allocation's data folder, and only its task runs that program.
-func inAllocDir(pid int, state, allocID string) bool {
-	cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-	return strings.HasPrefix(cwd, state) && (allocID == "" || strings.Contains(cwd, "/alloc/"+allocID+"/"))
+	return out
 }
 
 // workerStatus reads a worker's status, not waiting long: its peers may be frozen.

@@ -61,6 +61,10 @@ func CreateNet(bridge, prefix, tag string) (*Net, error) {
 			return nil, err
 		}
 	}
+	if err := allowForwarding(bridge); err != nil {
+		n.Delete()
+		return nil, err
+	}
 	return n, nil
 }
 
@@ -119,6 +123,7 @@ func (n *Net) Delete() error {
 			errs = append(errs, (&Node{Name: f[0]}).Delete())
 		}
 	}
+	errs = append(errs, disallowForwarding(n.Bridge))
 	if exists("/sys/class/net/" + n.Bridge) {
 		errs = append(errs, ip("link", "del", n.Bridge))
 	}
@@ -201,7 +206,9 @@ func ClearStale(tagPrefix, dir, dirPrefix string) {
 		if len(f) < 2 || i < 0 || !deadOwner(strings.Fields(line[i+len("alias "):])[0], tagPrefix) {
 			continue
 		}
-		ip("link", "del", strings.TrimSuffix(f[1], ":"))
+		br := strings.TrimSuffix(f[1], ":")
+		disallowForwarding(br)
+		ip("link", "del", br)
 	}
 }
 

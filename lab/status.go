@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"maps"
@@ -77,9 +78,11 @@ func WriteStatus(w io.Writer, nomadAddr string, groups []Group) {
 			urls["Jaeger"] = "http://" + a
 		}
 	}
-	fmt.Fprintf(w, "  Nomad UI   %s\n", nomadAddr)
+	if ServesUI(context.Background(), nomadAddr+"/ui/") { // the pinned build has none
+		fmt.Fprintf(w, "  Nomad UI   %s\n", nomadAddr)
+	}
 	for _, k := range []string{"webui", "Jaeger"} {
-		if urls[k] != "" {
+		if urls[k] != "" && (k != "Jaeger" || ServesUI(context.Background(), urls[k])) {
 			fmt.Fprintf(w, "  %-10s %s\n", k, urls[k])
 		}
 	}

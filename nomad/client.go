@@ -36,3 +36,11 @@ func (c *Client) API() *api.Client { return c.api }
 
 // pollEvery is how often waits look at the cluster again.
 const pollEvery = 250 * time.Millisecond
+
+// SetToken makes the client send an ACL token with every request (NOMAD_TOKEN as the
+// nomad CLI reads it); an empty token leaves the client as it is.
+func (c *Client) SetToken(token string) {
+	if token != "" {
+		c.api.SetSecretID(token)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strconv"
@@ -20,7 +21,10 @@ import (
 // at least for TTL: Consul answers with a TTL of 0 unless the agent's dns_config sets
 // one, and honouring 0 would put a lookup on every request. When a refresh fails (the
 // agent is restarting, or no instance is healthy for a moment) the last good answer is
-// kept: the client's retry on another instance covers any that went away meanwhile.
+// kept, for at most StaleMax from the first lookup that failed to confirm it (a lookup
+// that hangs counts from its start): the client's retry on another instance covers any
+// that went away meanwhile, but an answer nobody can confirm for longer may name
+// instances long gone, or addresses since given to something else.
 type DNS struct {
 	Server string // the agent's DNS address, e.g. 127.0.0.1:8600
 	Domain string // defaults to "consul"
@@ -28,6 +32,10 @@ type DNS struct {
 	// Connect, natively or through a proxy such as Redis's.
 	Connect bool
 	TTL     time.Duration // the shortest time an answer is kept; defaults to 2s
+	// StaleMax bounds how long an answer is served while lookups fail to confirm it;
+	// defaults to 30s.
+	StaleMax time.Duration
+	Log      *slog.Logger // where serving and dropping a stale answer is said; nil: nowhere
 
 	once     sync.Once
 	resolver *net.Resolver
@@ -39,8 +47,12 @@ type answer struct {
 	addrs   []string
 	err     error
 	expires time.Time
-	ready   chan struct{} // closed once the first lookup is done
-	busy    bool          // a refresh is running
+	// unconfirmed is when the first lookup began that has not confirmed addrs yet;
+	// zero while the last lookup gave them.
+	unconfirmed time.Time
+	degraded    bool          // a stale answer was served or dropped, and said so in the log
+	ready       chan struct{} // closed once the first lookup is done
+	busy        bool          // a refresh is running
 }
 
 func (d *DNS) init() {
@@ -78,18 +90,25 @@ func (d *DNS) floor() time.Duration {
 // slice is shared: callers must not modify it.
 func (d *DNS) Resolve(ctx context.Context, service string) ([]string, error) {
 	d.init()
+	now := time.Now()
 	d.mu.Lock()
 	a, ok := d.cache[service]
 	if !ok {
 		a = &answer{ready: make(chan struct{}), busy: true}
 		d.cache[service] = a
 		go d.refresh(service, a)
-	} else if !a.busy && time.Now().After(a.expires) {
+	} else if !a.busy && now.After(a.expires) {
 		a.busy = true
+		if a.unconfirmed.IsZero() {
+			a.unconfirmed = now
+		}
 		go d.refresh(service, a)
 	}
 	select {
 	case <-a.ready: // the usual case: answer from the cache
+		if a.addrs != nil && !a.unconfirmed.IsZero() && now.Sub(a.unconfirmed) > d.staleMax() {
+			d.drop(service, a, now, errors.New("lookups failing or not answering"))
+		}
 		addrs, err := a.addrs, a.err
 		d.mu.Unlock()
 		return addrs, err
@@ -106,25 +125,58 @@ func (d *DNS) Resolve(ctx context.Context, service string) ([]string, error) {
 	return a.addrs, a.err
 }
 
+func (d *DNS) staleMax() time.Duration {
+	if d.StaleMax > 0 {
+		return d.StaleMax
+	}
+	return 30 * time.Second
+}
+
 func (d *DNS) refresh(service string, a *answer) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	addrs, ttl, err := d.lookup(ctx, service)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	now := time.Now()
 	a.busy = false
-	a.expires = time.Now().Add(max(ttl, d.floor()))
+	a.expires = now.Add(max(ttl, d.floor()))
 	switch {
 	case err == nil:
-		a.addrs, a.err = addrs, nil
+		if a.degraded {
+			d.logf(slog.LevelInfo, "consul dns answers again", service, "instances", len(addrs))
+		}
+		a.addrs, a.err, a.unconfirmed, a.degraded = addrs, nil, time.Time{}, false
 	case a.addrs == nil:
 		a.err = err
-		a.expires = time.Now() // failures are retried at the next request
+		a.expires = now // failures are retried at the next request
+	case now.Sub(a.unconfirmed) >= d.staleMax():
+		d.drop(service, a, now, err)
+	case !a.degraded:
+		d.logf(slog.LevelWarn, "consul dns lookup failed; serving the last answer", service,
+			"instances", len(a.addrs), "unconfirmed_for", now.Sub(a.unconfirmed).Round(time.Millisecond), "stale_max", d.staleMax(), "err", err)
+		a.degraded = true
 	}
 	select {
 	case <-a.ready:
 	default:
 		close(a.ready)
+	}
+}
+
+// drop forgets a's addresses, unconfirmed for longer than StaleMax: requests fail
+// with the reason until a lookup answers. The caller holds d.mu.
+func (d *DNS) drop(service string, a *answer, now time.Time, err error) {
+	d.logf(slog.LevelWarn, "consul dns lookups still failing; dropping the stale answer", service,
+		"instances", len(a.addrs), "unconfirmed_for", now.Sub(a.unconfirmed).Round(time.Millisecond), "stale_max", d.staleMax(), "err", err)
+	a.addrs, a.err = nil, fmt.Errorf("no answer confirmed for %s, the last one dropped: %w", d.staleMax(), err)
+	a.unconfirmed, a.degraded = time.Time{}, true
+	a.expires = now
+}
+
+func (d *DNS) logf(level slog.Level, msg, service string, args ...any) {
+	if d.Log != nil {
+		d.Log.Log(context.Background(), level, msg, append([]any{"peer", service}, args...)...)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 type Settings struct {
 	ConsulDNS string        // the agent's DNS address
 	TTL       time.Duration // how long a DNS answer is used before it is refreshed
+	StaleMax  time.Duration // how long the last answer is kept while lookups fail
 	static    map[string]*string
 }
 
@@ -27,6 +28,8 @@ type Settings struct {
 func (c *Settings) Register(s *settings.Set, peers ...string) {
 	s.String(&c.ConsulDNS, "consul-dns", "CONSUL_DNS_ADDR", "127.0.0.1:8600", "Consul DNS address used to find peers")
 	s.Duration(&c.TTL, "discovery-ttl", "DISCOVERY_TTL", 2*time.Second, "how long a Consul DNS answer is reused")
+	s.Duration(&c.StaleMax, "discovery-stale-max", "DISCOVERY_STALE_MAX", 30*time.Second,
+		"how long the last Consul DNS answer is still used while lookups fail, from its last success")
 	c.static = map[string]*string{}
 	for _, p := range peers {
 		v := new(string)
@@ -54,7 +57,10 @@ type Peers struct {
 // reached over Connect's mutual TLS and found among Connect-capable instances.
 func (c *Settings) Connect(ctx context.Context, log *slog.Logger, id Identity) (*Peers, error) {
 	p := &Peers{resolvers: map[string]Resolver{}, http: map[string]*http.Client{}, id: id}
-	dns := &DNS{Server: c.ConsulDNS, TTL: c.TTL, Connect: id != nil}
+	if c.StaleMax <= 0 {
+		return nil, fmt.Errorf("DISCOVERY_STALE_MAX must be above zero, got %s", c.StaleMax)
+	}
+	dns := &DNS{Server: c.ConsulDNS, TTL: c.TTL, StaleMax: c.StaleMax, Connect: id != nil, Log: log}
 	for name, v := range c.static {
 		addrs, err := ParseAddrs(*v)
 		if err != nil {
@@ -64,7 +70,7 @@ func (c *Settings) Connect(ctx context.Context, log *slog.Logger, id Identity) (
 		if id != nil {
 			t.TLSClientConfig = id.ClientTLS(name)
 		}
-		p.http[name] = &http.Client{Transport: tracedTransport(t), Timeout: 60 * time.Second}
+		p.http[name] = &http.Client{Transport: tracedTransport(t)}
 		if len(addrs) > 0 {
 			p.resolvers[name] = Static{name: addrs}
 			log.Info("peer at fixed address", "peer", name, "addrs", addrs)
@@ -76,10 +82,16 @@ func (c *Settings) Connect(ctx context.Context, log *slog.Logger, id Identity) (
 	return p, nil
 }
 
-// NewTransport returns an HTTP transport sized for many requests to few peers.
+// NewTransport returns an HTTP transport sized for many requests to few peers. A call
+// is bounded by the time to its answer's headers, not by http.Client.Timeout, which
+// costs a context, a timer and a goroutine per request; the answers are a few bytes.
 func NewTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 64
+	t.ResponseHeaderTimeout = 60 * time.Second
+	// Below the servers' HTTP_IDLE_TIMEOUT (60s by default): the client drops an idle
+	// connection before the server does, so a request never races the server's close.
+	t.IdleConnTimeout = 30 * time.Second
 	return t
 }
 

@@ -160,15 +160,24 @@ func (t *Telemetry) Metrics() http.Handler {
 	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(t.log.Handler(), slog.LevelWarn)})
 }
 
-// Handler wraps a service's handler: every request gets a server span (joined to the
-// caller's trace) and request count and latency metrics, and GET /metrics serves the
-// metrics. Scrapes themselves are neither traced nor counted.
+// Handler wraps a service's handler: every request gets request count and latency
+// metrics and, with tracing on, a server span joined to the caller's trace; GET
+// /metrics serves the metrics. With tracing off a caller's trace context is still
+// taken in, so logs and onward calls keep its trace ID. Scrapes themselves are neither
+// traced nor counted.
 func (t *Telemetry) Handler(h http.Handler) http.Handler {
-	// Spans are named for the route the service's mux picks, such as "GET /{n}". The
-	// tracer provider is given, not looked up per request, which costs allocations.
-	traced := h
+	served := h
 	if !t.disabled {
-		traced = otelhttp.NewHandler(h, "", otelhttp.WithMeterProvider(t.meters), otelhttp.WithTracerProvider(otel.GetTracerProvider()))
+		// Inside the span: the mux sets the route on the request the span handler passes on.
+		served = serverMetrics(t.meters.Meter(ScopeName), h)
+		if t.tracing != nil {
+			// Spans are named for the route the service's mux picks, such as "GET /{n}". The
+			// tracer provider is given, not looked up per request, which costs allocations.
+			served = otelhttp.NewHandler(served, "", otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
+				otelhttp.WithTracerProvider(otel.GetTracerProvider()))
+		} else {
+			served = joinTrace(served)
+		}
 	}
 	metrics := t.Metrics()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +185,17 @@ func (t *Telemetry) Handler(h http.Handler) http.Handler {
 			metrics.ServeHTTP(w, r)
 			return
 		}
-		traced.ServeHTTP(w, r)
+		served.ServeHTTP(w, r)
+	})
+}
+
+// joinTrace puts the caller's trace context, when it sent one, in the request's context.
+func joinTrace(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Traceparent") != "" {
+			r = r.WithContext(otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header)))
+		}
+		h.ServeHTTP(w, r)
 	})
 }
 

@@ -2,18 +2,23 @@ package test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 
+	"github.com/dockercoins/dockercoins"
+	"github.com/dockercoins/dockercoins/lab"
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
@@ -119,4 +124,98 @@ func hostOf(v string) string {
 		return h
 	}
 	return ""
+}
+
+// With dockerd running (FORWARD policy DROP, bridged traffic filtered), two nodes of a
+// lab network reach each other, because CreateNet lets its bridge through in
+// DOCKER-USER; without those rules they do not; Delete removes them. The network is on
+// 10.198.x, a range no other rule on the machine lets through.
+func TestNetBridgeIsAllowedThroughDocker(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("network namespaces and iptables need root: run the tests as root")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ensureDocker(ctx, t)
+	k := 100 + os.Getpid()%150
+	bridge := fmt.Sprintf("dcfw%dbr", k)
+	n, err := lab.CreateNet(bridge, fmt.Sprintf("10.198.%d", k), fmt.Sprintf("dctest-%d-fw-", os.Getpid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := false
+	defer func() {
+		if !deleted {
+			n.Delete()
+		}
+	}()
+	a, err := n.AddNode("a", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := n.AddNode("b", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := b.Command(testbed.Binary(t, "hasher"), "-addr", b.IP+":8002", "-consul-register=false", "-access-log=false")
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { srv.Process.Kill(); srv.Wait() }()
+	reach := func() bool {
+		return a.Command("curl", "-sf", "-m", "2", "http://"+b.IP+":8002"+dockercoins.HealthPath).Run() == nil
+	}
+	rules := func() string {
+		out, _ := exec.Command("iptables", "-S", "DOCKER-USER").Output()
+		var mine []string
+		for _, l := range strings.Split(string(out), "\n") {
+			if strings.Contains(l, " "+bridge+" ") {
+				mine = append(mine, l)
+			}
+		}
+		return strings.Join(mine, "; ")
+	}
+	if !testbed.Within(10*time.Second, reach) {
+		t.Fatalf("node a does not reach node b across %s (rules: %q)", bridge, rules())
+	}
+	t.Logf("a reaches b; rules for %s: %s", bridge, rules())
+
+	for _, dir := range []string{"-i", "-o"} {
+		if out, err := exec.Command("iptables", "-D", "DOCKER-USER", dir, bridge, "-j", "ACCEPT").CombinedOutput(); err != nil {
+			t.Fatalf("remove the rule: %v: %s", err, out)
+		}
+	}
+	if reach() {
+		t.Errorf("node a reaches node b without the rules: they are not what lets it through")
+	}
+	for _, dir := range []string{"-i", "-o"} {
+		exec.Command("iptables", "-I", "DOCKER-USER", dir, bridge, "-j", "ACCEPT").Run()
+	}
+	if !reach() {
+		t.Errorf("node a does not reach node b once the rules are back")
+	}
+	srv.Process.Kill()
+	srv.Wait()
+	deleted = true
+	if err := n.Delete(); err != nil {
+		t.Fatal(err)
+	}
+	if r := rules(); r != "" {
+		t.Errorf("rules left after the network was deleted: %s", r)
+	}
+}
+
+// ensureDocker makes sure a Docker daemon answers (lab.EnsureDocker) and, when the
+// test had to start one, stops it when the test ends.
+func ensureDocker(ctx context.Context, t *testing.T) {
+	t.Helper()
+	stop, err := lab.EnsureDocker(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	})
 }

@@ -31,11 +31,15 @@ func startApp(t *testing.T, rngEnv ...string) *app {
 	return a
 }
 
-// start starts a service, pointed at the app's Consul agent if it has one.
+// start starts a service, pointed at the app's Consul agent if it has one, with the
+// password of the app's Redis.
 func (a *app) start(t *testing.T, service string, env ...string) *testbed.Service {
 	var base []string
+	if a.redis != nil {
+		base = append(base, "REDIS_PASSWORD="+a.redis.Password)
+	}
 	if a.consul != nil {
-		base = a.consul.Env()
+		base = append(base, a.consul.Env()...)
 	}
 	if a.mesh {
 		base = append(base, "MESH=true")
@@ -105,7 +109,7 @@ func TestAccountingIsExactWithSeveralWorkers(t *testing.T) {
 func TestRedisOutageLosesNoCount(t *testing.T) {
 	a := startApp(t)
 	w := a.worker(t)
-	webui := testbed.StartService(t, "webui", "REDIS_ADDR="+a.redis.Addr)
+	webui := testbed.StartService(t, "webui", "REDIS_ADDR="+a.redis.Addr, "REDIS_PASSWORD="+a.redis.Password)
 	waitHashes(t, a.redis, 50)
 
 	held := a.redis.Hashes()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -121,7 +120,7 @@ func TestRedisCrashLosesNoCount(t *testing.T) {
 	for range 3 {
 		workers = append(workers, a.worker(t))
 	}
-	webui := testbed.StartService(t, "webui", "REDIS_ADDR="+a.redis.Addr)
+	webui := testbed.StartService(t, "webui", "REDIS_ADDR="+a.redis.Addr, "REDIS_PASSWORD="+a.redis.Password)
 	c := a.redis.Client()
 	defer c.Close()
 	inRedis := watchCounter("hashes in redis", redisHashes(c))
@@ -225,12 +224,8 @@ func getJSONQuiet(url string) (int, map[string]any) {
 // works in its --dir, <data_dir>/alloc/<allocID>/alloc/data. (Its environment cannot
 // tell: redis-server writes its process title over it.)
 func redisTaskPid(node *testbed.Node, allocID string) int {
-	for _, pid := range node.Pids() {
-		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-		cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-		if strings.TrimSpace(string(comm)) == "redis-server" && strings.Contains(cwd, "/"+allocID+"/") {
-			return pid
-		}
+	if pids := lab.TaskPids(node.Pids(), "redis-server", allocID); len(pids) > 0 {
+		return pids[0]
 	}
 	return 0
 }
@@ -305,7 +300,7 @@ func replaceNomadRedis(t *testing.T, dev *testbed.NomadDev, r *goredis.Client) *
 	if now[0].NodeID != old[0].NodeID {
 		t.Fatalf("the new allocation runs on %s, the old one ran on %s", now[0].Node, old[0].Node)
 	}
-	nr := goredis.NewClient(&goredis.Options{Addr: now[0].Addrs["db"]})
+	nr := goredis.NewClient(&goredis.Options{Addr: now[0].Addrs["db"], Password: redisPassword(t, c)})
 	var after int64
 	testbed.Eventually(t, 30*time.Second, "the new Redis to answer", func() bool {
 		n, err := redisHashes(nr)()

@@ -27,7 +27,7 @@ import (
 // Redis behind Consul's built-in proxy, and the project's intentions applied.
 func startConnectApp(t *testing.T) *app {
 	a := &app{consul: testbed.StartConsul(t), redis: testbed.StartRedis(t), mesh: true}
-	if err := consul.ApplyIntentions(a.consul.HTTPAddr); err != nil {
+	if err := consul.ApplyIntentions(a.consul.HTTPAddr, ""); err != nil {
 		t.Fatal(err)
 	}
 	proxyPort := testbed.FreePort(t)

@@ -70,15 +70,7 @@ func TestNomadSingleNode(t *testing.T) {
 	}
 	defer r.Close()
 
-	stopApp(t, c)
-	var s tally
-	for _, a := range allocsOf(t, c, "worker") {
-		log, err := c.TaskLog(a.ID, "worker", "stdout")
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.add(log)
-	}
+	s := stopAndTally(t, c)
 	checkExact(t, s, r)
 }
 
@@ -118,7 +110,7 @@ func checkJobFiles(t *testing.T, dev *testbed.NomadDev) {
 		})
 	}
 	t.Run("variables", func(t *testing.T) {
-		job, err := dev.Nomad.ParseFile(jobFile("dockercoins.nomad.hcl"), nomad.Vars{"worker_count": "7", "webui_port": "8080", "bin_dir": `/srv/a "b" ${c}`})
+		job, err := dev.Nomad.ParseFile(jobFile("dockercoins.nomad.hcl"), nomad.Vars{"worker_count": "7", "webui_port": "8080", "driver": "raw_exec", "bin_dir": `/srv/a "b" ${c}`})
 		if err != nil {
 			t.Fatal(err)
 		}

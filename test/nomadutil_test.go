@@ -140,9 +140,19 @@ func redisOf(t testing.TB, c *nomad.Client) *goredis.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := goredis.NewClient(&goredis.Options{Addr: allocs[0].Addrs["db"]})
+	r := goredis.NewClient(&goredis.Options{Addr: allocs[0].Addrs["db"], Password: redisPassword(t, c)})
 	t.Cleanup(func() { r.Close() })
 	return r
+}
+
+// redisPassword is the password the stack of c gave its Redis.
+func redisPassword(t testing.TB, c *nomad.Client) string {
+	t.Helper()
+	p, err := lab.RedisPassword(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func hashes(t testing.TB, r *goredis.Client) int64 {
@@ -226,6 +236,21 @@ func stopApp(t testing.TB, c *nomad.Client) {
 	if err := c.Stop(ctx, "dockercoins"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// stopAndTally stops the app job and adds up what every worker allocation logged.
+func stopAndTally(t testing.TB, c *nomad.Client) tally {
+	t.Helper()
+	stopApp(t, c)
+	var s tally
+	for _, a := range allocsOf(t, c, "worker") {
+		log, err := c.TaskLog(a.ID, "worker", "stdout")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.add(log)
+	}
+	return s
 }
 
 // allocsOf lists every allocation of an app group, of every version.

@@ -184,8 +184,10 @@ func TestReportNamesRngWhenWorkersQueueForIt(t *testing.T) {
 		t.Errorf("verdict %q", r.Verdict)
 	}
 
-	// The web UI's panel says the same, and links to Jaeger's search for slow loops.
-	webui := testbed.StartService(t, "webui", "REDIS_ADDR="+a.redis.Addr, "JAEGER_QUERY_URL="+j.Query)
+	// The web UI's panel says the same, and links to the Jaeger UI's search for slow loops
+	// (the test's Jaeger stands in for one).
+	webui := testbed.StartService(t, "webui", "REDIS_ADDR="+a.redis.Addr, "REDIS_PASSWORD="+a.redis.Password,
+		"JAEGER_QUERY_URL="+j.Query, "JAEGER_UI_URL="+j.Query)
 	code, body := getJSON(t, webui.URL()+"/bottleneck")
 	report, _ := body["report"].(map[string]any)
 	link, _ := body["search_url"].(string)

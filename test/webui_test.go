@@ -22,7 +22,7 @@ func TestWebUIDrawsTheSpeedInABrowser(t *testing.T) {
 	for range 2 {
 		a.worker(t, "WORKER_PAUSE=100ms", "WORKER_FLUSH_EVERY=1s")
 	}
-	webui := testbed.StartService(t, "webui", "REDIS_ADDR="+a.redis.Addr)
+	webui := testbed.StartService(t, "webui", "REDIS_ADDR="+a.redis.Addr, "REDIS_PASSWORD="+a.redis.Password)
 	// The speed averages 10 settled seconds: wait until they are all mined.
 	time.Sleep(14 * time.Second)
 

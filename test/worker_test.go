@@ -31,7 +31,7 @@ func TestWorkerMetricsCountLoops(t *testing.T) {
 	redis := testbed.StartRedis(t)
 	env := map[string]string{
 		"ADDR": "127.0.0.1:0", "LOG_FORMAT": "json", "WORKER_PAUSE": "1ms", "WORKER_FLUSH_EVERY": "100ms",
-		"RNG_ADDR": rng.URL, "HASHER_ADDR": hasher.URL, "REDIS_ADDR": redis.Addr,
+		"RNG_ADDR": rng.URL, "HASHER_ADDR": hasher.URL, "REDIS_ADDR": redis.Addr, "REDIS_PASSWORD": redis.Password,
 	}
 	out := &testbed.Log{Name: "worker"}
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Provides the pinned Consul, Nomad and Jaeger binaries.
+# Provides Consul, Nomad and Jaeger at versions DockerCoins works with.
 #
-# A binary already on PATH at the pinned version is used as it is; otherwise the pinned
-# version is built from the Go module proxy through the wrapper module beside this script
-# (tools/<name>/go.mod, whose committed go.sum is what the build verifies against) into a
-# cache outside the repo. Prints the folder that holds all three, for PATH.
+# A binary already on PATH at a compatible version is used as it is (see compatible
+# below); otherwise the pinned version is built from the Go module proxy through the
+# wrapper module beside this script (tools/<name>/go.mod, whose committed go.sum is what
+# the build verifies against) into a cache outside the repo. The builds that are needed
+# run side by side, each printing its progress, so their downloads and their long
+# single-threaded links overlap. Prints the folder that holds all three, for PATH.
 #
 #   tools/install.sh [consul|nomad|jaeger ...]     (default: all three)
 set -euo pipefail
@@ -19,6 +21,7 @@ version_of() {
 	consul) echo 1.21.0 ;;
 	nomad) echo 1.10.5 ;;
 	jaeger) echo 1.76.0 ;;
+	*) return 1 ;;
 	esac
 }
 
@@ -30,47 +33,111 @@ package_of() {
 	esac
 }
 
-# on_path_at_version reports whether a binary outside the cache already has the pin.
-on_path_at_version() {
-	local name=$1 want=$2 found
-	found=$(PATH=$(echo "$PATH" | tr ':' '\n' | grep -vx "$bin" | paste -sd:) command -v "$name" || true)
-	[ -n "$found" ] || return 1
-	"$found" version 2>/dev/null | head -3 | grep -q "v$want" || return 1
-	ln -sf "$found" "$bin/$name"
+# compatible reports whether the binary at path will do in place of the pin:
+#  - Consul 1.x from 1.21 and Nomad 1.x from 1.10: the pinned minor is what the lab's
+#    agent configs, the jobs and the API clients (consul/api v1.34, nomad/api of 1.10.5)
+#    are tested against, and both keep their HTTP APIs and configs within a major
+#    version; an older minor lacks what they use, a 2.x may drop it.
+#  - Jaeger: any build that accepts lab/jaeger/config.yaml (`jaeger validate`). Builds
+#    from the module proxy carry no version to compare; the config, which picks the v2
+#    extensions the stack uses, is the real requirement, and the query API the tests
+#    read has been stable through v2.
+compatible() {
+	local name=$1 path=$2 v
+	case $name in
+	consul | nomad)
+		v=$("$path" version 2>/dev/null | head -1 | sed -n 's/^[A-Za-z]* v\([0-9]*\)\.\([0-9]*\)\..*/\1 \2/p')
+		[ -n "$v" ] || return 1
+		set -- $v
+		local min=21
+		[ "$name" = nomad ] && min=10
+		[ "$1" -eq 1 ] && [ "$2" -ge "$min" ]
+		;;
+	jaeger)
+		"$path" validate --config "file:$here/../lab/jaeger/config.yaml" >/dev/null 2>&1
+		;;
+	esac
 }
 
-build() {
-	local name=$1 version out pkg start pid
+# use_from_path links a compatible binary found outside the cache.
+use_from_path() {
+	local name=$1 found
+	found=$(PATH=$(echo "$PATH" | tr ':' '\n' | grep -vx "$bin" | paste -sd:) command -v "$name" || true)
+	[ -n "$found" ] && compatible "$name" "$found" || return 1
+	ln -sf "$found" "$bin/$name"
+	echo "using $found ($("$found" version 2>/dev/null | head -1))" >&2
+}
+
+# start_build builds the pin in the background; its log is kept beside the binary.
+start_build() {
+	local name=$1 version out
 	version=$(version_of "$name")
 	out=$cache/$name-$version
-	if [ -x "$out/$name" ]; then
-		ln -sf "$out/$name" "$bin/$name"
-		return
-	fi
-	if on_path_at_version "$name" "$version"; then
-		return
-	fi
-	pkg=$(package_of "$name")
 	mkdir -p "$out"
-	echo "building $name v$version from the Go module proxy (several minutes on 2 cores)..." >&2
-	start=$(date +%s)
+	echo "building $name v$version from the Go module proxy (log: $out/build.log)" >&2
 	(cd "$here/$name" && GOFLAGS=-mod=readonly GOTOOLCHAIN=local \
-		go build -trimpath -ldflags='-s -w' -o "$out/$name.tmp" "$pkg") &
-	pid=$!
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 30
-		kill -0 "$pid" 2>/dev/null && echo "  still building $name: $(($(date +%s) - start))s" >&2
-	done
-	wait "$pid"
+		go build -trimpath -ldflags='-s -w' -o "$out/$name.tmp" "$(package_of "$name")") >"$out/build.log" 2>&1 &
+	pids[$name]=$!
+}
+
+# finish_build installs a finished build, or shows why it failed.
+finish_build() {
+	local name=$1 out
+	out=$cache/$name-$(version_of "$name")
+	if ! wait "${pids[$name]}"; then
+		echo "building $name failed; the end of $out/build.log:" >&2
+		tail -20 "$out/build.log" >&2
+		return 1
+	fi
 	mv "$out/$name.tmp" "$out/$name"
 	ln -sf "$out/$name" "$bin/$name"
-	echo "built $name v$version in $(($(date +%s) - start))s" >&2
+	echo "built $name in $(($(date +%s) - start))s" >&2
 }
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(consul nomad jaeger)
+declare -A pids=()
+todo=()
 for n in "${names[@]}"; do
-	version_of "$n" >/dev/null || { echo "unknown tool: $n" >&2; exit 2; }
-	build "$n"
+	version_of "$n" >/dev/null || { echo "unknown tool: $n (want consul, nomad or jaeger)" >&2; exit 2; }
+	out=$cache/$n-$(version_of "$n")
+	if [ -x "$out/$n" ]; then
+		ln -sf "$out/$n" "$bin/$n"
+	elif ! use_from_path "$n"; then
+		todo+=("$n")
+	fi
 done
+
+# Each build takes about 1.5 GB at its peak: run as many at once as memory allows.
+avail=$(awk '/MemAvailable/ {print int($2 / 1572864)}' /proc/meminfo 2>/dev/null || echo 1)
+slots=$((avail < 1 ? 1 : avail))
+start=$(date +%s)
+[ ${#todo[@]} -eq 0 ] || echo "building ${todo[*]} ($((slots < ${#todo[@]} ? slots : ${#todo[@]})) at a time; about 15 minutes on 2 idle cores)" >&2
+failed=0
+reported=0
+queue=("${todo[@]}")
+running=()
+while [ ${#queue[@]} -gt 0 ] || [ ${#running[@]} -gt 0 ]; do
+	while [ ${#queue[@]} -gt 0 ] && [ ${#running[@]} -lt "$slots" ]; do
+		start_build "${queue[0]}"
+		running+=("${queue[0]}")
+		queue=("${queue[@]:1}")
+	done
+	sleep 5
+	still=()
+	for n in "${running[@]}"; do
+		if kill -0 "${pids[$n]}" 2>/dev/null; then
+			still+=("$n")
+		else
+			finish_build "$n" || failed=1
+		fi
+	done
+	running=("${still[@]}")
+	elapsed=$(($(date +%s) - start))
+	if [ ${#running[@]} -gt 0 ] && [ $((elapsed - reported)) -ge 30 ]; then
+		echo "  ${elapsed}s: still building ${running[*]}" >&2
+		reported=$elapsed
+	fi
+done
+[ "$failed" -eq 0 ] || exit 1
 echo "$bin"

@@ -40,14 +40,18 @@ func exitCode(err error) int {
 
 const usage = `usage: dockercoins <command> [arguments]
 
-  up [-mesh=true]            Consul and Nomad dev agents on localhost, then the app
+  up [-mesh=true] [-driver D] Consul and Nomad dev agents on localhost, then the app
+                             (D: docker, exec or raw_exec; default the best available)
   down                       stop what up started
   scale <service> <count>    set how many rng, hasher, worker or webui instances run
   status                     each group's instances and nodes, and the URLs
   cluster up [-nodes 3]      a server and client nodes in network namespaces, then the app (root)
   cluster down               stop what cluster up started
-  intentions                 write the mesh's intentions to Consul (CONSUL_HTTP_ADDR)
+  intentions                 write the mesh's intentions to Consul (CONSUL_HTTP_ADDR, with an operator CONSUL_HTTP_TOKEN)
+  secrets                    write the jobs' Nomad variables (Redis password; no Consul tokens) on a cluster made by hand (NOMAD_ADDR)
   chaos [-faults a,b] [...]  a cluster of its own, faults injected while mining, the count checked (root)
+  node-image                 build the Vagrant lab's node image for the docker provider (root)
+  images                     build the images docker-compose.yml names, locally (cached in ~/.cache/dockercoins/images)
 
 scale and status talk to NOMAD_ADDR, else to whichever of up or cluster up ran last.
 `
@@ -74,8 +78,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return cluster(ctx, args, stdout)
 	case "intentions":
 		return intentions(args, getenv, stdout)
+	case "secrets":
+		return secrets(ctx, args, getenv, stdout)
 	case "chaos":
 		return chaos(ctx, args, stdout)
+	case "node-image":
+		return nodeImage(ctx, args, stdout)
+	case "images":
+		return images(ctx, args, stdout)
 	}
 	return usagef("unknown command %q\n%s", cmd, usage)
 }

@@ -30,8 +30,13 @@ func devState(root string) string { return filepath.Join(root, ".run", "dev") }
 func up(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
 	mesh := fs.Bool("mesh", true, "Consul Connect between the services")
+	scaling := fs.Bool("scaling", false, "+/- per group on the web UI's page")
+	driver := fs.String("driver", "", "task driver: docker, exec or raw_exec (default: the best the Nomad client offers)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if err := lab.CheckDriver(*driver); err != nil {
+		return usagef("up: %v", err)
 	}
 	root, err := root()
 	if err != nil {
@@ -42,7 +47,8 @@ func up(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	d := lab.Dev{Root: root, State: devState(root), Tools: tools}
-	app := lab.App{Root: root, Tools: tools, Mesh: *mesh, Tracing: true}
+	app := lab.App{Root: root, Tools: tools, Mesh: *mesh, Tracing: true, Driver: *driver,
+		Vars: map[string]string{"webui_scaling": fmt.Sprint(*scaling)}}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	s, err := lab.Up(ctx, d, app, stdout)
@@ -55,17 +61,28 @@ func up(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("up (agent logs in %s): %w", d.State, err)
 	}
 	fmt.Fprintf(stdout, `DockerCoins is running on Nomad (agent logs in %s/):
-  webui      http://localhost:8000
+  webui      http://localhost:8000   speed, traces, where it runs (scaling from the page: make up SCALING=true)
   Consul UI  http://localhost:8500
-  Nomad UI   http://localhost:4646
-  Jaeger     http://localhost:16686
-Mesh:       %t (Consul Connect mTLS + intentions; make up MESH=false for plain HTTP)
+%sMesh:       %t (Consul Connect mTLS + intentions; make up MESH=false for plain HTTP)
 Scale it:   make scale SERVICE=worker COUNT=10   (nomad job scale dockercoins worker 10)
 See it:     make status
 Find it:    dig @127.0.0.1 -p 8600 rng.service.consul SRV
+Operator:   export CONSUL_HTTP_TOKEN=$(cat %s)   (Consul ACLs deny by default; README "Security model")
 Stop it:    make down
-`, relative(root, d.State), *mesh)
+`, relative(root, d.State), realUIs(ctx), *mesh, relative(root, filepath.Join(d.State, lab.ConsulTokenFile)))
 	return nil
+}
+
+// realUIs lists the Nomad and Jaeger UIs that serve one: the pinned builds answer a
+// placeholder page, not worth a line.
+func realUIs(ctx context.Context) string {
+	out := ""
+	for _, ui := range [][2]string{{"Nomad UI", "http://localhost:4646/ui/"}, {"Jaeger", "http://localhost:16686/"}} {
+		if lab.ServesUI(ctx, ui[1]) {
+			out += fmt.Sprintf("  %-10s %s\n", ui[0], ui[1])
+		}
+	}
+	return out
 }
 
 func down(ctx context.Context, args []string, stdout io.Writer) error {
@@ -144,8 +161,10 @@ Use it with: export NOMAD_ADDR=%s
   make scale SERVICE=worker COUNT=10     (or: nomad job scale dockercoins worker 10)
   make status                            (allocations and their nodes)
   dig @%s -p 8600 worker.service.consul SRV
+Consul operator token (ACLs deny by default; README "Security model"):
+  export CONSUL_HTTP_ADDR=%s CONSUL_HTTP_TOKEN=$(cat %s)
 Stop it with: make cluster-down
-`, s.ConsulAddr, s.NomadAddr, s.IP)
+`, s.ConsulAddr, s.NomadAddr, s.IP, s.ConsulAddr, relative(root, filepath.Join(state, lab.ConsulTokenFile)))
 	return nil
 }
 

@@ -14,15 +14,16 @@ import (
 // signal has arrived.
 const ShutdownTimeout = 5 * time.Second
 
-// HTTP serves h on ln until ctx is done, then shuts down. It logs the address it
-// listens on, which tests and scripts read to find a service started on port 0.
-func HTTP(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler) error {
+// HTTP serves h on ln within limits until ctx is done, then shuts down. It logs the
+// address it listens on, which tests and scripts read to find a service started on
+// port 0.
+func HTTP(ctx context.Context, log *slog.Logger, ln net.Listener, limits Limits, h http.Handler) error {
 	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		Handler:     h,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
+	limits.apply(srv)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("listening", "addr", ln.Addr().String())

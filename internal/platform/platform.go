@@ -8,6 +8,7 @@ package platform
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -37,6 +38,12 @@ type Platform struct {
 // fetches the service's Connect identity from the local agent (waiting up to a
 // minute). Close undoes it.
 func Start(ctx context.Context, c Settings, stdout io.Writer) (*Platform, error) {
+	if err := c.Limits.Check(); err != nil {
+		return nil, err
+	}
+	if c.Mesh && c.AuthzTimeout <= 0 {
+		return nil, fmt.Errorf("MESH_AUTHZ_TIMEOUT must be above zero, got %s", c.AuthzTimeout)
+	}
 	log, err := telemetry.NewLogger(stdout, c.LogFormat, c.LogLevel)
 	if err != nil {
 		return nil, err
@@ -46,7 +53,7 @@ func Start(ctx context.Context, c Settings, stdout io.Writer) (*Platform, error)
 		return nil, err
 	}
 	if c.Mesh {
-		p.identity, p.authz, err = consul.JoinMesh(ctx, c.Consul.ConsulHTTP, c.Service, p.Log)
+		p.identity, p.authz, err = consul.JoinMesh(ctx, c.Consul.ConsulHTTP, c.Service, c.AuthzTimeout, p.Log)
 		if err != nil {
 			p.Close(ctx)
 			return nil, err
@@ -88,7 +95,7 @@ func (p *Platform) Serve(ctx context.Context, h http.Handler) error {
 		h = accessLog(p.Log, h) // inside telemetry's handler: each line carries its trace ID
 	}
 	h = withHealth(h) // outside the access log: a probe a second would drown the work
-	return HTTP(ctx, p.Log, ln, p.tel.Handler(h))
+	return HTTP(ctx, p.Log, ln, p.settings.Limits, p.tel.Handler(h))
 }
 
 // Close flushes and stops telemetry.

@@ -1,6 +1,8 @@
 package platform
 
 import (
+	"time"
+
 	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/consul"
 	"github.com/dockercoins/dockercoins/internal/settings"
@@ -19,8 +21,12 @@ type Settings struct {
 	// the worker's status page): with the mesh on it still serves plain HTTP, and uses
 	// the mesh only to call its own peers.
 	Edge      bool
-	AccessLog bool               // log one line per request (on for rng and hasher, as in the original)
-	Telemetry telemetry.Settings // OTEL_* variables: traces and metrics
+	AccessLog bool   // log one line per request (on for rng and hasher, as in the original)
+	Limits    Limits // what one HTTP client can hold of the server
+	// AuthzTimeout bounds each intention check with the local agent (mesh on): a hung
+	// agent costs a caller this long and a 503, never a hung request.
+	AuthzTimeout time.Duration
+	Telemetry    telemetry.Settings // OTEL_* variables: traces and metrics
 }
 
 // Register defines the shared settings of the named service on s, listening on addr by
@@ -31,8 +37,11 @@ func (c *Settings) Register(s *settings.Set, service, addr string) {
 	s.String(&c.LogFormat, "log-format", "LOG_FORMAT", "text", "log format: text or json")
 	s.String(&c.LogLevel, "log-level", "LOG_LEVEL", "info", "log level: debug, info, warn or error")
 	c.Consul.Register(s)
+	c.Limits.Register(s)
 	c.Telemetry.Register(s, service)
 	s.Bool(&c.Mesh, "mesh", "MESH", false, "serve and call peers over Consul Connect mTLS, authorized by intentions")
+	s.Duration(&c.AuthzTimeout, "mesh-authz-timeout", "MESH_AUTHZ_TIMEOUT", time.Second,
+		"longest wait for the local Consul agent's intention check; past it the caller gets 503")
 	s.Bool(&c.AccessLog, "access-log", "ACCESS_LOG", service == dockercoins.RNG || service == dockercoins.Hasher,
 		"log one line per request (method, path, status, duration, caller); off for benchmarks")
 }

@@ -1,4 +1,4 @@
-# A Nomad client (with nomad/agent.hcl): runs DockerCoins' allocations with raw_exec.
+# A Nomad client (with nomad/agent.hcl): runs DockerCoins' allocations, never as root.
 client {
   enabled           = true
   servers           = ["@SERVER_IP@:4647"]
@@ -11,9 +11,19 @@ client {
   }
 }
 
-# The jobs run the project's binaries straight from a folder every node sees.
+# No task runs as root, whatever its job asks. `make cluster` adds nomad.d/drivers.hcl
+# (lab/drivers.go): exec's chroot with the binaries the jobs run, and raw_exec off.
+# Without it, raw_exec runs the binaries straight from a folder every node sees
+# (-var driver=raw_exec), as the jobs' task_user.
+plugin "exec" {
+  config {
+    denied_host_uids = "0"
+  }
+}
+
 plugin "raw_exec" {
   config {
-    enabled = true
+    enabled          = true
+    denied_host_uids = "0"
   }
 }

@@ -1,16 +1,12 @@
 # The single-node Nomad dev agent of `make up` (nomad agent -dev -config lab/nomad/dev.hcl),
-# server and client in one, beside a Consul dev agent.
+# server and client in one, beside a Consul dev agent. The task drivers' configuration
+# (exec's chroot, raw_exec off unless needed, no task as root) is written per stack by
+# lab/drivers.go into <state>/drivers.hcl, the second -config.
 client {
   # Without a cloud around, the cloud fingerprinters fail the client at start
   # ("failed to setup IMDS client").
   options = {
     "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
-  }
-}
-
-plugin "raw_exec" {
-  config {
-    enabled = true
   }
 }
 

@@ -1,5 +1,6 @@
 # Shared by the provisioning scripts (sourced, not run): rendering the agent configs of
-# lab/consul and lab/nomad for one node, and starting an agent as a systemd unit.
+# lab/consul and lab/nomad for one node, and starting an agent as a systemd unit or, where
+# there is no systemd (a container), as a background process.
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -53,6 +54,25 @@ WantedBy=multi-user.target
 UNIT
 	systemctl daemon-reload
 	systemctl enable --now "dockercoins-$name.service"
+}
+
+# start_daemon <name> <dir> <command...>: runs an agent in the background, in a session
+# of its own so it outlives the provisioning SSH session, logging to <dir>/<name>.log
+# (the Vagrant lab on the docker provider, where there is no systemd). An agent it
+# started before (<dir>/<name>.pid) is stopped first, so provisioning again restarts it.
+start_daemon() {
+	local name=$1 dir=$2
+	shift 2
+	local pidfile=$dir/$name.pid pid
+	if pid=$(cat "$pidfile" 2>/dev/null) && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$(basename "$1")" ]; then
+		kill -INT "$pid"
+		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	# Not a process group leader, so setsid makes the new session without forking:
+	# $! is the agent itself.
+	setsid "$@" >>"$dir/$name.log" 2>&1 </dev/null &
+	echo $! >"$pidfile"
 }
 
 # wait_for <what> <seconds> <command...>: retries a command until it succeeds.

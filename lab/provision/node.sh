@@ -16,9 +16,11 @@
 #   CLIENT_ADDR  where the Consul agent serves HTTP and DNS (default "127.0.0.1 <ip>")
 #   CONSUL_ADDR  the Consul HTTP address the Nomad agent uses (default 127.0.0.1:8500)
 #   IFACE        the interface Nomad gives tasks addresses on (default: the one holding <ip>)
-#   LAB_INIT     none (default: render the configs, print nothing, start nothing) or
-#                systemd (also start the units dockercoins-consul, dockercoins-nomad)
-# With systemd, consul and nomad are taken from PATH.
+#   LAB_INIT     none (default: render the configs, print nothing, start nothing),
+#                systemd (also start the units dockercoins-consul, dockercoins-nomad) or
+#                daemon (also start the agents as background processes logging to
+#                <LAB_STATE>/<name>/consul.log and nomad.log: a container, no systemd)
+# With systemd or daemon, consul and nomad are taken from PATH.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -32,7 +34,7 @@ CONSUL_ADDR=${CONSUL_ADDR:-127.0.0.1:8500}
 IFACE=${IFACE:-$(iface_of "$NODE_IP")}
 [ -n "$IFACE" ] || die "no interface holds $NODE_IP"
 init=${LAB_INIT:-none}
-case $init in none | systemd) ;; *) die "LAB_INIT must be none or systemd, got $init" ;; esac
+case $init in none | systemd | daemon) ;; *) die "LAB_INIT must be none, systemd or daemon, got $init" ;; esac
 
 mkdir -p "$state/consul.d" "$state/nomad.d" "$DATA_DIR"
 rm -f "$state"/consul.d/*.hcl "$state"/nomad.d/*.hcl
@@ -48,13 +50,16 @@ if [[ $roles == *client* ]]; then
 	render "$LAB_DIR/nomad/client.hcl" "$state/nomad.d/client.hcl"
 fi
 
-[ "$init" = systemd ] || exit 0
+[ "$init" != none ] || exit 0
 
 command -v consul >/dev/null || die "consul not found on PATH (make tools)"
 command -v nomad >/dev/null || die "nomad not found on PATH (make tools)"
-start_unit consul "$(command -v consul)" agent -config-dir "$state/consul.d"
+start() {
+	if [ "$init" = systemd ]; then start_unit "$@"; else start_daemon "$1" "$state" "${@:2}"; fi
+}
+start consul "$(command -v consul)" agent -config-dir "$state/consul.d"
 consul_http=http://${CLIENT_ADDR##* }:8500
 wait_for "the Consul agent of $NODE_NAME" 30 consul members -http-addr "$consul_http"
-start_unit nomad "$(command -v nomad)" agent -config "$state/nomad.d"
+start nomad "$(command -v nomad)" agent -config "$state/nomad.d"
 wait_for "the Nomad agent of $NODE_NAME" 30 nomad agent-info -address "http://$NODE_IP:4646"
 echo "$NODE_NAME ($roles) up at $NODE_IP: Consul $consul_http, Nomad http://$NODE_IP:4646"

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dockercoins/dockercoins/internal/pause"
+	"github.com/dockercoins/dockercoins/internal/platform"
 )
 
 // MaxBody is the largest body hasher accepts.
@@ -44,7 +45,7 @@ func handleHash(delay time.Duration) http.Handler {
 			http.Error(w, fmt.Sprintf("body must be at most %d bytes (1 MiB)", MaxBody), http.StatusRequestEntityTooLarge)
 			return
 		case err != nil:
-			http.Error(w, "reading body: "+err.Error(), http.StatusBadRequest)
+			http.Error(w, "reading body: "+platform.Redact(err), http.StatusBadRequest)
 			return
 		}
 		if err := pause.For(r.Context(), delay); err != nil {

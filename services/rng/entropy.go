@@ -3,6 +3,7 @@ package rng
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -22,26 +23,44 @@ import (
 // tracer makes the spans that split a request's time into queueing and work.
 var tracer = otel.Tracer("github.com/dockercoins/dockercoins/services/rng")
 
-func newEntropy(slots int) *entropy {
+func newEntropy(slots, queueMax int, delay time.Duration) *entropy {
 	slots = max(slots, 1)
-	return &entropy{slots: semaphore.NewWeighted(int64(slots)), size: slots}
+	return &entropy{slots: semaphore.NewWeighted(int64(slots)), size: slots, queueMax: int64(max(queueMax, 0)), delay: delay}
 }
 
 // entropy is rng's slots, and how many requests wait for one.
 type entropy struct {
-	slots   *semaphore.Weighted
-	size    int
-	waiting atomic.Int64
+	slots    *semaphore.Weighted
+	size     int
+	queueMax int64         // the most requests that wait for a slot; more are turned away
+	delay    time.Duration // how long each holds its slot, for the wait a turned-away caller is told
+	waiting  atomic.Int64
+}
+
+// busyError turns a request away because the queue is full.
+type busyError struct {
+	waiting    int64
+	retryAfter time.Duration // about how long the queue ahead takes to drain
+}
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("rng busy: %d requests already waiting for an entropy slot; retry later or on another instance", e.waiting)
 }
 
 // acquire waits in line for a slot, in a span of its own: a trace shows the queueing
-// apart from the work. The caller releases the slot.
+// apart from the work. When queueMax requests already wait it answers a *busyError at
+// once, unless a slot is free: an unbounded line would let a flood make every caller
+// wait past its timeout, and hold a goroutine per waiter. The caller releases the slot.
 func (e *entropy) acquire(ctx context.Context) error {
 	ahead := e.waiting.Add(1) - 1
 	defer e.waiting.Add(-1)
 	ctx, wait := tracer.Start(ctx, dockercoins.SpanWait, trace.WithAttributes(
 		attribute.Int64("rng.waiting_ahead", ahead), attribute.Int("rng.slots", e.size)))
 	defer wait.End()
+	if ahead >= e.queueMax && !e.slots.TryAcquire(1) {
+		wait.SetStatus(codes.Error, "queue full")
+		return &busyError{waiting: ahead, retryAfter: time.Duration(ahead/int64(e.size)+1) * e.delay}
+	}
 	if err := e.slots.Acquire(ctx, 1); err != nil {
 		wait.SetStatus(codes.Error, "caller left while waiting")
 		return err
@@ -49,17 +68,17 @@ func (e *entropy) acquire(ctx context.Context) error {
 	return nil
 }
 
-// generate waits in line for an entropy slot, then holds it for delay: the queueing,
+// generate waits in line for an entropy slot, then holds it for e.delay: the queueing,
 // not the work, is what makes rng the bottleneck. Each phase is a span of its own, so
 // a trace shows which of the two a slow request spent its time in.
-func generate(ctx context.Context, e *entropy, delay time.Duration, n int) ([]byte, error) {
+func generate(ctx context.Context, e *entropy, n int) ([]byte, error) {
 	if err := e.acquire(ctx); err != nil {
 		return nil, err
 	}
 	defer e.slots.Release(1)
 	_, hold := tracer.Start(ctx, dockercoins.SpanHold, trace.WithAttributes(attribute.Int("rng.bytes", n)))
 	defer hold.End()
-	if err := pause.For(ctx, delay); err != nil {
+	if err := pause.For(ctx, e.delay); err != nil {
 		hold.SetStatus(codes.Error, "caller left while holding the slot")
 		return nil, err
 	}

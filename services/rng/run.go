@@ -26,11 +26,21 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	common.Register(s, dockercoins.RNG, DefaultAddr)
 	s.Duration(&cfg.Delay, "delay", "RNG_DELAY", 100*time.Millisecond, "time each request holds an entropy slot")
 	s.Int(&cfg.Slots, "slots", "RNG_SLOTS", 1, "requests served at once; more wait in line")
+	s.Int(&cfg.QueueMax, "queue-max", "RNG_QUEUE_MAX", DefaultQueueMax, "requests that may wait in line; more are answered 503 with Retry-After at once")
 	if err := s.Parse(args, getenv); err != nil {
 		return err
 	}
 	if cfg.Slots < 1 {
 		return fmt.Errorf("slots must be at least 1, got %d", cfg.Slots)
+	}
+	if cfg.QueueMax < 1 {
+		return fmt.Errorf("RNG_QUEUE_MAX must be at least 1, got %d", cfg.QueueMax)
+	}
+	// A request that waits longer than the write timeout would hold its slot for an
+	// answer the server can no longer send.
+	if w := cfg.LongestWait(); w >= common.Limits.WriteTimeout {
+		return fmt.Errorf("a full queue waits up to %s (RNG_QUEUE_MAX %d x RNG_DELAY %s / RNG_SLOTS %d), not less than HTTP_WRITE_TIMEOUT %s: lower the queue or raise the timeout",
+			w, cfg.QueueMax, cfg.Delay, cfg.Slots, common.Limits.WriteTimeout)
 	}
 	p, err := platform.Start(ctx, common, stdout)
 	if err != nil {
@@ -38,6 +48,6 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer p.Close(ctx)
 	cfg.Hostname, _ = os.Hostname()
-	p.Log.Info("starting", "delay", cfg.Delay, "slots", cfg.Slots)
+	p.Log.Info("starting", "delay", cfg.Delay, "slots", cfg.Slots, "queue_max", cfg.QueueMax, "longest_wait", cfg.LongestWait())
 	return p.Serve(ctx, NewServer(cfg))
 }

@@ -1,6 +1,7 @@
 package rng
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -12,19 +13,39 @@ import (
 // MaxCount is the most bytes one request may ask for.
 const MaxCount = 1 << 20
 
+// DefaultQueueMax is how many requests may wait for a slot unless RNG_QUEUE_MAX says
+// otherwise: at the default delay the last of them waits about 10 s, well inside the
+// callers' timeout and the server's write timeout.
+const DefaultQueueMax = 100
+
 // Config shapes how slow rng is.
 type Config struct {
 	Delay    time.Duration // how long each request holds an entropy slot
 	Slots    int           // how many requests hold a slot at once
+	QueueMax int           // how many may wait for one; more get 503 at once (0: DefaultQueueMax)
 	Hostname string        // named by GET /
+}
+
+// LongestWait is the longest a request can take with the queue full: its turn behind
+// every request ahead of it, and its own hold.
+func (c Config) LongestWait() time.Duration {
+	slots, queue := max(c.Slots, 1), c.queueMax()
+	return time.Duration((queue+slots-1)/slots+1) * c.Delay
+}
+
+func (c Config) queueMax() int {
+	if c.QueueMax > 0 {
+		return c.QueueMax
+	}
+	return DefaultQueueMax
 }
 
 // NewServer returns rng's HTTP handler.
 func NewServer(cfg Config) http.Handler {
-	slots := newEntropy(cfg.Slots)
+	slots := newEntropy(cfg.Slots, cfg.queueMax(), cfg.Delay)
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", handleHello(slots, cfg.Hostname))
-	mux.Handle("GET /{n}", handleRandom(slots, cfg.Delay))
+	mux.Handle("GET /{n}", handleRandom(slots))
 	return mux
 }
 
@@ -35,30 +56,40 @@ func NewServer(cfg Config) http.Handler {
 func handleHello(slots *entropy, hostname string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := slots.turn(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable) // nobody reads it
+			unavailable(w, err)
 			return
 		}
 		fmt.Fprintf(w, "RNG running on %s\n", hostname)
 	})
 }
 
-func handleRandom(slots *entropy, delay time.Duration) http.Handler {
+func handleRandom(slots *entropy) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := parseCount(r.PathValue("n"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
-		buf, err := generate(r.Context(), slots, delay, n)
+		buf, err := generate(r.Context(), slots, n)
 		if err != nil {
-			// The caller went away while waiting; nobody reads this answer.
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			unavailable(w, err)
 			return
 		}
 		w.Header().Set("Content-Type", dockercoins.RandomContentType)
 		w.Header().Set("Content-Length", strconv.Itoa(n))
 		w.Write(buf)
 	})
+}
+
+// unavailable answers a request that got no slot: 503 with Retry-After when the queue
+// was full, so the caller tries another instance or comes back later; otherwise the
+// caller went away while waiting and nobody reads the answer.
+func unavailable(w http.ResponseWriter, err error) {
+	var busy *busyError
+	if errors.As(err, &busy) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((busy.retryAfter+time.Second-1)/time.Second))))
+	}
+	http.Error(w, err.Error(), http.StatusServiceUnavailable)
 }
 
 // parseCount reads the byte count from the path: a whole number from 1 to MaxCount.

@@ -75,14 +75,7 @@ func TestOneSlotServesOneRequestAtATime(t *testing.T) {
 	start := time.Now()
 	var wg sync.WaitGroup
 	for range n {
-		wg.Go(func() {
-			resp, err := http.Get(srv.URL + "/8")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			resp.Body.Close()
-		})
+		wg.Go(func() { getStatus(t, srv.URL+"/8") })
 	}
 	wg.Wait()
 	if took := time.Since(start); took < n*delay {
@@ -147,4 +140,15 @@ func TestCallerGivingUpLeavesTheLine(t *testing.T) {
 	if len(body) != 8 {
 		t.Fatalf("got %d bytes", len(body))
 	}
+}
+
+// getStatus GETs url and returns the answer's status, 0 (and a test error) if none came.
+func getStatus(t *testing.T, url string) int {
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }

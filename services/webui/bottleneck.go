@@ -14,7 +14,7 @@ import (
 // Breakdown is the page's view of the worker loop, read from traces.
 type Breakdown struct {
 	Report    bottleneck.Report `json:"report"`
-	SearchURL string            `json:"search_url"` // Jaeger's search for slow loops
+	SearchURL string            `json:"search_url,omitempty"` // a Jaeger UI's search for slow loops
 }
 
 // Breakdowns reads the current breakdown.
@@ -28,6 +28,7 @@ type jaegerBreakdowns struct {
 	client  *jaeger.Client
 	options bottleneck.Options
 	every   time.Duration
+	uiURL   string // a Jaeger UI to link the slow loops' search to, or ""
 
 	mu      sync.Mutex
 	last    Breakdown
@@ -35,8 +36,9 @@ type jaegerBreakdowns struct {
 	at      time.Time
 }
 
-func newJaegerBreakdowns(url string) *jaegerBreakdowns {
+func newJaegerBreakdowns(url, uiURL string) *jaegerBreakdowns {
 	return &jaegerBreakdowns{
+		uiURL:   uiURL,
 		client:  &jaeger.Client{URL: url, HTTP: &http.Client{Timeout: 5 * time.Second}},
 		options: bottleneck.Options{Lookback: time.Minute, Limit: 200, Settle: 3 * time.Second},
 		every:   3 * time.Second,
@@ -55,8 +57,11 @@ func (j *jaegerBreakdowns) Breakdown(ctx context.Context) (Breakdown, error) {
 		j.last, j.lastErr = Breakdown{}, err
 		return j.last, err
 	}
-	search := jaeger.Query{Service: bottleneck.Service, Operation: bottleneck.Loop, MinDuration: r.Loop.P95, Limit: 20}
-	j.last = Breakdown{Report: r, SearchURL: jaeger.SearchURL(j.client.URL, search, 15*time.Minute)}
+	j.last = Breakdown{Report: r}
+	if j.uiURL != "" {
+		search := jaeger.Query{Service: bottleneck.Service, Operation: bottleneck.Loop, MinDuration: r.Loop.P95, Limit: 20}
+		j.last.SearchURL = jaeger.SearchURL(j.uiURL, search, 15*time.Minute)
+	}
 	j.lastErr = nil
 	return j.last, nil
 }
@@ -72,7 +77,7 @@ func handleBottleneck(log *slog.Logger, b Breakdowns) http.Handler {
 		out, err := b.Breakdown(r.Context())
 		if err != nil {
 			log.WarnContext(r.Context(), "reading traces", "err", err)
-			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "reading traces: " + err.Error()})
+			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "reading traces: " + shortError(err)})
 			return
 		}
 		writeJSON(w, http.StatusOK, out)

@@ -23,7 +23,7 @@ func (f fixedBreakdowns) Breakdown(context.Context) (Breakdown, error) { return 
 
 func getBottleneck(t *testing.T, b Breakdowns) (int, map[string]any) {
 	t.Helper()
-	h := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, b)
+	h := NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), nil, Console{Breakdowns: b})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/bottleneck", nil))
 	var m map[string]any

@@ -33,7 +33,7 @@ func (f *fakeStats) Read(_ context.Context, points int) (dockercoins.Stats, erro
 
 func TestJSONHasTheOriginalFieldsAndTheSpeed(t *testing.T) {
 	stats := &fakeStats{stats: dockercoins.Stats{Coins: 2, Hashes: 7, Now: 1_700_000_000.5, Speed: 3.5}}
-	h := NewServer(slog.New(slog.DiscardHandler), stats, nil)
+	h := NewServer(slog.New(slog.DiscardHandler), stats, Console{})
 
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/json?points=5", nil))
@@ -71,7 +71,7 @@ func TestJSONHasTheOriginalFieldsAndTheSpeed(t *testing.T) {
 }
 
 func TestJSONSaysWhenTheStoreIsDown(t *testing.T) {
-	h := NewServer(slog.New(slog.DiscardHandler), &fakeStats{err: errors.New("connection refused")}, nil)
+	h := NewServer(slog.New(slog.DiscardHandler), &fakeStats{err: errors.New("connection refused")}, Console{})
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/json", nil))
 	var got map[string]any
@@ -84,7 +84,7 @@ func TestJSONSaysWhenTheStoreIsDown(t *testing.T) {
 }
 
 func TestPageAndScriptAreServed(t *testing.T) {
-	h := NewServer(slog.New(slog.DiscardHandler), nil, nil)
+	h := NewServer(slog.New(slog.DiscardHandler), nil, Console{})
 	for path, want := range map[string]string{"/": "<canvas", "/static/app.js": "getContext", "/static/style.css": "canvas"} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))

@@ -29,6 +29,7 @@ const DefaultAddr = ":8003"
 type config struct {
 	common       platform.Settings
 	peers        peer.Settings
+	redisAuth    redis.Auth
 	pause        time.Duration
 	flushEvery   time.Duration
 	drainTimeout time.Duration
@@ -45,6 +46,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	c.common.Register(s, dockercoins.Worker, DefaultAddr)
 	c.common.Edge = true // called by people and agents, not by mesh peers
 	c.peers.Register(s, dockercoins.RNG, dockercoins.Hasher, dockercoins.Redis)
+	c.redisAuth.Register(s)
 	s.Duration(&c.pause, "pause", "WORKER_PAUSE", 100*time.Millisecond, "pause at the start of every loop")
 	s.Duration(&c.flushEvery, "flush-every", "WORKER_FLUSH_EVERY", time.Second, "how often the count goes to Redis")
 	s.Duration(&c.drainTimeout, "drain-timeout", "WORKER_DRAIN_TIMEOUT", 10*time.Second, "how long a stopping worker keeps trying to flush its count")
@@ -66,7 +68,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	defer peers.Close()
 	hostname, _ := os.Hostname()
-	rdb := redis.NewClient(peers.Dialer(dockercoins.Redis))
+	rdb := redis.NewClient(peers.Dialer(dockercoins.Redis), c.redisAuth)
 	defer rdb.Close()
 	tally := &Tally{}
 	ledger := &redis.Ledger{Client: rdb, Worker: hostname + "-" + randomHex(4)}

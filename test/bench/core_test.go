@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func newStack(b *testing.B, delay string) *stack {
 func (s *stack) scaleTo(b *testing.B, n int, pause string) {
 	for len(s.workers) < n {
 		s.workers = append(s.workers, testbed.StartService(b, "worker",
-			"RNG_ADDR="+s.rng.Addr, "HASHER_ADDR="+s.hasher.Addr, "REDIS_ADDR="+s.redis.Addr,
+			"RNG_ADDR="+s.rng.Addr, "HASHER_ADDR="+s.hasher.Addr, "REDIS_ADDR="+s.redis.Addr, "REDIS_PASSWORD="+s.redis.Password,
 			"WORKER_PAUSE="+pause, "WORKER_FLUSH_EVERY=250ms", "GOMAXPROCS=1"))
 	}
 	for len(s.workers) > n {
@@ -66,39 +67,92 @@ func BenchmarkScaling(b *testing.B) {
 	}
 }
 
-func BenchmarkRawLoop(b *testing.B) {
-	tb := newTable("Raw loop cost: every delay 0 (target >= 10,000 loops/s on 2 cores)",
-		"workers", "loops/s", "CPU µs/loop", "in rng", "in hasher", "in workers")
-	s := newStack(b, "0s")
-	for _, w := range []int{1, 8} {
-		s.scaleTo(b, w, "0s")
-		time.Sleep(2 * time.Second)
-		c0 := cpu(b, s)
-		got := s.rate(0, 8*time.Second)
-		c1 := cpu(b, s)
-		perLoop := func(name string) float64 { return float64((c1[name] - c0[name]).Microseconds()) / (got * 8) }
-		tb.add(w, got, perLoop(""), perLoop("rng"), perLoop("hasher"), perLoop("worker"))
-	}
-	rss := newTable("Memory: RSS of each service under the 8-worker zero-delay load (target < 15 MB)",
-		"service", "RSS MB")
-	for _, p := range s.procs()[:3] {
-		n, _ := testbed.RSS(p.PID())
-		rss.add(p.Name, float64(n)/(1<<20))
-	}
-	webui := testbed.StartService(b, "webui", "REDIS_ADDR="+s.redis.Addr)
-	for range 50 {
-		if resp, err := httpGet(webui.URL() + "/json"); err == nil {
-			_ = resp
-		}
-	}
-	n, _ := testbed.RSS(webui.PID())
-	rss.add("webui", float64(n)/(1<<20))
+// contender is one of the two stacks BenchmarkRawLoop compares: its processes and how
+// to read the loops they completed.
+type contender struct {
+	procs  func() []*testbed.Service
+	loops  func() int64
+	done   int64         // loops completed while measured
+	took   time.Duration // time measured
+	cpu    map[string]time.Duration
+	paused bool
 }
 
-// cpu reads the CPU time used so far by each kind of process, and by all under "".
-func cpu(b *testing.B, s *stack) map[string]time.Duration {
+// measure resumes c, lets it settle, counts its loops and CPU over d, and pauses it
+// again, so the two stacks take turns on the same cores.
+func (c *contender) measure(b *testing.B, d time.Duration) {
+	signalAll(c.procs(), syscall.SIGCONT)
+	time.Sleep(700 * time.Millisecond)
+	c0, l0, t0 := cpuOf(b, c.procs()), c.loops(), time.Now()
+	time.Sleep(d)
+	c1, l1 := cpuOf(b, c.procs()), c.loops()
+	c.took += time.Since(t0)
+	signalAll(c.procs(), syscall.SIGSTOP)
+	c.done += l1 - l0
+	for k, v := range c1 {
+		c.cpu[k] += v - c0[k]
+	}
+}
+
+func (c *contender) rate() float64 { return float64(c.done) / c.took.Seconds() }
+
+// perLoop is the CPU µs a loop cost in the processes named name ("": all).
+func (c *contender) perLoop(name string) float64 {
+	return float64(c.cpu[name].Microseconds()) / float64(max(c.done, 1))
+}
+
+func BenchmarkRawLoop(b *testing.B) {
+	tb := newTable("Raw loop: every delay 0, request metrics on, tracing off; the project against the bare protocol, taking turns (target >= 90% of bare)",
+		"workers", "bare loops/s", "project loops/s", "of bare (>= 90%)", "CPU µs/loop: bare", "project", "rng bare/project", "hasher bare/project", "workers bare/project")
+	s := newStack(b, "0s")
+	bare := newBareStack(b)
+	for _, w := range []int{1, 8} {
+		s.scaleTo(b, w, "0s")
+		bare.scaleTo(b, w)
+		ours := &contender{procs: s.procs, loops: func() int64 { return workerLoops(b, s.workers) }, cpu: map[string]time.Duration{}}
+		ref := &contender{procs: bare.procs, loops: func() int64 { return bare.loops(b) }, cpu: map[string]time.Duration{}}
+		signalAll(ours.procs(), syscall.SIGSTOP)
+		signalAll(ref.procs(), syscall.SIGSTOP)
+		for r := range 4 {
+			pair := []*contender{ref, ours}
+			if r%2 == 1 {
+				pair[0], pair[1] = ours, ref
+			}
+			for _, c := range pair {
+				c.measure(b, 3*time.Second)
+			}
+		}
+		pair := func(name string) string {
+			return fmt.Sprintf("%.0f / %.0f", ref.perLoop("bare "+name), ours.perLoop(name))
+		}
+		tb.add(w, ref.rate(), ours.rate(), atLeast(ours.rate(), ref.rate(), 90), ref.perLoop(""),
+			ours.perLoop(""), pair("rng"), pair("hasher"), pair("worker"))
+		signalAll(ref.procs(), syscall.SIGCONT)
+		signalAll(ours.procs(), syscall.SIGCONT)
+	}
+	tb.note("bare: stdlib net/http rng and hasher, workers doing GET /32 then POST / and nothing else; project: Redis, rng, hasher, workers with")
+	tb.note("ACCESS_LOG=false and no OTLP endpoint. Each worker is a process with GOMAXPROCS=1. The stacks run side by side but only one is")
+	tb.note("resumed at a time (SIGSTOP/SIGCONT), 4 turns of 3 s each; CPU is user+system time from /proc, the same as getrusage.")
+	bare.scaleTo(b, 0)
+	time.Sleep(2 * time.Second)
+	rss := newTable("Memory: RSS of each service under the 8-worker zero-delay load (target <= 15 MB)",
+		"service", "RSS MB (<= 15)")
+	for _, p := range s.procs()[:3] {
+		n, _ := testbed.RSS(p.PID())
+		rss.add(p.Name, atMost(float64(n)/(1<<20), 15, "%.1f"))
+	}
+	webui := testbed.StartService(b, "webui", "REDIS_ADDR="+s.redis.Addr, "REDIS_PASSWORD="+s.redis.Password)
+	for range 50 {
+		httpGet(webui.URL() + "/json")
+	}
+	n, _ := testbed.RSS(webui.PID())
+	rss.add("webui", atMost(float64(n)/(1<<20), 15, "%.1f"))
+}
+
+// cpuOf reads the CPU time used so far by each kind of process, and by all under "".
+func cpuOf(b *testing.B, procs []*testbed.Service) map[string]time.Duration {
 	used := map[string]time.Duration{}
-	for _, p := range s.procs() {
+	for _, p := range procs {
 		d, err := testbed.CPUTime(p.PID())
 		if err != nil {
 			b.Fatal(fmt.Errorf("cpu of %s: %w", p.Name, err))

@@ -30,7 +30,7 @@ func BenchmarkDiscovery(b *testing.B) {
 		id := svc.WaitEvent(b, "registered in consul", 10*time.Second)["id"].(string)
 		consul.WaitPassing(svc.Name, 10*time.Second, id)
 	}
-	fixed := []string{"RNG_ADDR=" + s.rng.Addr, "HASHER_ADDR=" + s.hasher.Addr, "REDIS_ADDR=" + s.redis.Addr}
+	fixed := []string{"RNG_ADDR=" + s.rng.Addr, "HASHER_ADDR=" + s.hasher.Addr, "REDIS_ADDR=" + s.redis.Addr, "REDIS_PASSWORD=" + s.redis.Password}
 	dns := []string{"CONSUL_DNS_ADDR=" + consul.DNSAddr}
 
 	const windows, window = 5, 5 * time.Second

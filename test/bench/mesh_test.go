@@ -18,7 +18,7 @@ func BenchmarkMesh(b *testing.B) {
 	plain := newStack(b, "0s")
 
 	agent := testbed.StartConsul(b)
-	if err := consul.ApplyIntentions(agent.HTTPAddr); err != nil {
+	if err := consul.ApplyIntentions(agent.HTTPAddr, ""); err != nil {
 		b.Fatal(err)
 	}
 	meshed := &stack{redis: testbed.StartRedis(b)}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockercoins/dockercoins/lab"
 	"github.com/dockercoins/dockercoins/nomad"
 	"github.com/dockercoins/dockercoins/redis"
 	"github.com/dockercoins/dockercoins/test/testbed"
@@ -39,7 +40,11 @@ func startNomadApp(b *testing.B) *nomadApp {
 	if err != nil || len(allocs) != 1 {
 		b.Fatalf("redis allocations %v: %v", allocs, err)
 	}
-	a.redis = goredis.NewClient(&goredis.Options{Addr: allocs[0].Addrs["db"]})
+	password, err := lab.RedisPassword(cl.Nomad)
+	if err != nil {
+		b.Fatal(err)
+	}
+	a.redis = goredis.NewClient(&goredis.Options{Addr: allocs[0].Addrs["db"], Password: password})
 	b.Cleanup(func() { a.redis.Close() })
 	return a
 }

@@ -72,6 +72,9 @@ func printTables(w io.Writer) {
 }
 
 func TestMain(m *testing.M) {
+	if role := os.Getenv(bareRole); role != "" {
+		runBare(role)
+	}
 	code := m.Run()
 	printTables(os.Stdout)
 	os.Exit(code)
@@ -88,4 +91,27 @@ func within(got, want, pct float64) string {
 		mark = "MISS"
 	}
 	return fmt.Sprintf("%+.1f%% %s", d, mark)
+}
+
+// atLeast reports got as a percentage of ref against a floor of pct percent, as a
+// table cell.
+func atLeast(got, ref, pct float64) string {
+	if ref == 0 {
+		return "-"
+	}
+	p := 100 * got / ref
+	mark := "ok"
+	if p < pct {
+		mark = "MISS"
+	}
+	return fmt.Sprintf("%.1f%% %s", p, mark)
+}
+
+// atMost reports got against a ceiling, as a table cell with got formatted by format.
+func atMost(got, ceiling float64, format string) string {
+	mark := "ok"
+	if got > ceiling {
+		mark = "MISS"
+	}
+	return fmt.Sprintf(format+" %s", got, mark)
 }

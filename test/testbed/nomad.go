@@ -34,7 +34,8 @@ func DevSpec(t testing.TB) *NomadDev {
 		t.Fatal(err)
 	}
 	d := &NomadDev{Node: node, NomadAddr: "http://" + node.IP + ":4646", ConsulDNS: node.IP + ":8600"}
-	d.Dev = lab.Dev{Root: Root(), State: state, IP: node.IP, Netns: node.Name, Tools: Tools(t)}
+	d.Dev = lab.Dev{Root: Root(), State: state, IP: node.IP, Netns: node.Name, Tools: Tools(t),
+		BinDir: filepath.Dir(Binary(t, "worker"))}
 	d.Nomad = nomadClient(t, d.NomadAddr)
 	t.Cleanup(func() {
 		showLogs(t, state)
@@ -87,7 +88,8 @@ func StartNomadCluster(t testing.TB, n int) *NomadCluster {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	spec := lab.Cluster{Root: Root(), State: state, Nodes: n, Net: net, Tools: Tools(t)}
+	spec := lab.Cluster{Root: Root(), State: state, Nodes: n, Net: net, Tools: Tools(t),
+		BinDir: filepath.Dir(Binary(t, "worker"))}
 	s, err := lab.StartCluster(ctx, spec)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package testbed
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -14,14 +16,16 @@ import (
 )
 
 // Redis is a redis-server of the test's own, on a free port, configured as every stack
-// ships it (redis/redis.conf): AOF on, no snapshots, bounded memory, no eviction.
+// ships it (redis/redis.conf): AOF on, no snapshots, bounded memory, no eviction, and a
+// password of its own, as every stack's Redis requires one.
 type Redis struct {
-	Addr string
-	Dir  string // its data: the AOF lives in Dir/appendonlydir
-	port int
-	args []string
-	t    testing.TB
-	proc *Proc
+	Addr     string
+	Password string // give services REDIS_PASSWORD=<it>
+	Dir      string // its data: the AOF lives in Dir/appendonlydir
+	port     int
+	args     []string
+	t        testing.TB
+	proc     *Proc
 }
 
 // ConfigFile is the path of the Redis configuration every stack uses.
@@ -36,14 +40,14 @@ func StartRedis(t testing.TB, args ...string) *Redis {
 		t.Fatal("redis-server not found: install it (apt-get install redis-server)")
 	}
 	port := FreePort(t)
-	r := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), Dir: t.TempDir(), port: port, args: args, t: t}
+	r := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", port), Password: secret(), Dir: t.TempDir(), port: port, args: args, t: t}
 	r.start()
 	return r
 }
 
 func (r *Redis) start() {
 	r.t.Helper()
-	args := append([]string{ConfigFile(),
+	args := append([]string{ConfigFile(), "--requirepass", r.Password,
 		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1", "--dir", r.Dir}, r.args...)
 	r.proc = Start(r.t, "redis", nil, "redis-server", args...)
 	c := r.Client()
@@ -56,7 +60,14 @@ func (r *Redis) start() {
 
 // Client returns a new client; the caller closes it.
 func (r *Redis) Client() *goredis.Client {
-	return goredis.NewClient(&goredis.Options{Addr: r.Addr})
+	return goredis.NewClient(&goredis.Options{Addr: r.Addr, Password: r.Password})
+}
+
+// secret is a new random password.
+func secret() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }
 
 // Stop stops Redis as Nomad, Compose and systemd do: SIGTERM, after which Redis fsyncs

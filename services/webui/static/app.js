@@ -13,23 +13,23 @@ function niceMax(v) {
 }
 
 function draw(series) {
-  const w = canvas.width, h = canvas.height, left = 50, bottom = 24, top = 12;
+  const w = canvas.width, h = canvas.height, left = 56, bottom = 28, top = 14;
   ctx.clearRect(0, 0, w, h);
   const ymax = niceMax(Math.max(...series, 0) * 1.1);
-  ctx.font = "12px system-ui, sans-serif";
+  ctx.font = "16px system-ui, sans-serif";
   ctx.fillStyle = "#57606a";
   ctx.strokeStyle = "#e1e4e8";
   for (let i = 0; i <= 4; i++) {
     const v = (ymax * i) / 4;
     const y = h - bottom - ((h - bottom - top) * i) / 4;
     ctx.beginPath(); ctx.moveTo(left, y); ctx.lineTo(w - 8, y); ctx.stroke();
-    ctx.fillText(v.toFixed(v < 10 ? 1 : 0), 8, y + 4);
+    ctx.fillText(Number.isInteger(v) ? String(v) : v.toFixed(1), 8, y + 4);
   }
-  ctx.fillText("last " + series.length + " s", w - 70, h - 6);
+  ctx.fillText("last " + series.length + " s", w - 90, h - 6);
   if (series.length < 2) return;
   const step = (w - left - 8) / (series.length - 1);
   ctx.strokeStyle = "#1565c0";
-  ctx.lineWidth = 2;
+  ctx.lineWidth = 3;
   ctx.beginPath();
   series.forEach((v, i) => {
     const x = left + i * step;
@@ -83,9 +83,16 @@ async function refreshBottleneck() {
       return tr;
     }));
     document.getElementById("verdict").textContent = rep.verdict;
-    document.getElementById("slow").href = b.search_url;
+    const slow = document.getElementById("slow");
+    slow.hidden = !b.search_url;
+    if (b.search_url) slow.href = b.search_url;
+    document.getElementById("verdict").classList.remove("missing");
+    panel.querySelector("table").hidden = false;
   } catch (e) {
-    document.getElementById("verdict").textContent = "cannot read traces: " + e.message;
+    document.getElementById("verdict").textContent = e.message;
+    document.getElementById("verdict").classList.add("missing");
+    document.getElementById("steps").replaceChildren();
+    panel.querySelector("table").hidden = true;
   }
   panel.hidden = false;
   return true;

@@ -1,0 +1,80 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dockercoins/dockercoins"
+	"github.com/dockercoins/dockercoins/internal/poll"
+	"github.com/dockercoins/dockercoins/nomad"
+	"github.com/hashicorp/nomad/api"
+)
+
+// The Nomad variables the jobs' templates read their secrets from. A task reads only
+// the variables of its own job and group (Nomad's workload identity), so rng never
+// sees the worker's token nor the Redis password.
+const (
+	redisVar = "nomad/jobs/redis/redis"  // password (Redis's requirepass), consul_token (its Connect proxy)
+	appVars  = "nomad/jobs/dockercoins/" // + group: consul_token, and redis_password for worker and webui
+)
+
+// WriteSecrets gives every task its secrets through Nomad variables: each service's
+// Consul token (none where s has no Consul ACLs), and the Redis password, generated the
+// first time and kept after. A stack writes them as it starts, so any job run on it
+// finds them; `dockercoins secrets` writes them on a cluster made by hand.
+func WriteSecrets(ctx context.Context, s *Stack) error {
+	vars := s.Nomad.API().Variables()
+	password := ""
+	if v, _, err := vars.Read(redisVar, nil); err == nil && v != nil {
+		password = v.Items["password"]
+	} else if err != nil && !errors.Is(err, api.ErrVariablePathNotFound) {
+		return fmt.Errorf("nomad variable %s: %w", redisVar, err)
+	}
+	if password == "" {
+		password = randomSecret()
+	}
+	items := map[string]api.VariableItems{redisVar: {"password": password}}
+	for _, svc := range Services {
+		items[appVars+svc] = api.VariableItems{}
+	}
+	items[appVars+dockercoins.Worker]["redis_password"] = password
+	items[appVars+dockercoins.WebUI]["redis_password"] = password
+	for path, it := range items {
+		svc := dockercoins.Redis
+		if path != redisVar {
+			svc = path[len(appVars):]
+		}
+		it["consul_token"] = ""
+		if s.ConsulACL != nil {
+			token, err := s.ConsulACL.ServiceToken(svc)
+			if err != nil {
+				return err
+			}
+			it["consul_token"] = token
+		}
+		// A server that has just been elected answers before its keyring is ready.
+		err := poll.Until(ctx, "Nomad's keyring", agentPoll, func() (bool, string, error) {
+			_, _, err := vars.Update(&api.Variable{Path: path, Items: it}, nil)
+			if err != nil && strings.Contains(err.Error(), "keyring has not been initialized") {
+				return false, err.Error(), nil
+			}
+			return true, "", err
+		})
+		if err != nil {
+			return fmt.Errorf("nomad variable %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// RedisPassword reads the Redis password the jobs of the stack c runs use, for
+// people and tests that hold the Nomad API.
+func RedisPassword(c *nomad.Client) (string, error) {
+	v, _, err := c.API().Variables().Read(redisVar, nil)
+	if err != nil {
+		return "", fmt.Errorf("nomad variable %s: %w", redisVar, err)
+	}
+	return v.Items["password"], nil
+}
