@@ -127,8 +127,9 @@ type compose struct {
 
 func newCompose(t *testing.T) *compose {
 	c := &compose{t: t, project: fmt.Sprintf("dctest%d", os.Getpid()), ports: map[string]int{}}
-	for _, v := range []string{"WEBUI_PORT", "RNG_PORT", "HASHER_PORT", "CONSUL_PORT", "CONSUL_DNS_PORT", "JAEGER_PORT"} {
-		c.ports[v] = testbed.FreePort(t)
+	vars := []string{"WEBUI_PORT", "RNG_PORT", "HASHER_PORT", "CONSUL_PORT", "CONSUL_DNS_PORT", "JAEGER_PORT"}
+	for i, p := range testbed.FreePorts(t, len(vars)) {
+		c.ports[vars[i]] = p
 	}
 	// Whatever happens, nothing of the project stays: containers, network, volume.
 	t.Cleanup(func() {

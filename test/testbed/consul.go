@@ -37,7 +37,12 @@ func StartConsul(t testing.TB, extra ...string) *Consul {
 // while Consul is not there yet.
 func NewConsul(t testing.TB, extra ...string) *Consul {
 	t.Helper()
-	port := func() string { return strconv.Itoa(FreePort(t)) }
+	ports := FreePorts(t, 5) // http, dns, serf lan and wan, server
+	port := func() string {
+		p := strconv.Itoa(ports[0])
+		ports = ports[1:]
+		return p
+	}
 	http, dns := port(), port()
 	c := &Consul{
 		HTTPAddr: "127.0.0.1:" + http,

@@ -23,7 +23,8 @@ func StartJaeger(t testing.TB) *Jaeger {
 	bin := Tool(t, "jaeger")
 	config := filepath.Join(Root(), "lab", "jaeger", "config.yaml")
 	for attempt := 1; ; attempt++ {
-		otlp, query := FreePort(t), FreePort(t)
+		ports := FreePorts(t, 2)
+		otlp, query := ports[0], ports[1]
 		j := &Jaeger{
 			OTLP:  fmt.Sprintf("http://127.0.0.1:%d", otlp),
 			Query: fmt.Sprintf("http://127.0.0.1:%d", query),
