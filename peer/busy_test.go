@@ -3,8 +3,11 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // An instance whose queue is full answers 503 with Retry-After: the request goes on to
@@ -34,4 +37,32 @@ func TestClientTakesABusyAnswerToAnotherInstance(t *testing.T) {
 		t.Fatalf("every instance busy: err %v, want a 503", err)
 	}
 	t.Logf("every instance busy: %v", err)
+}
+
+// When every instance is busy, the error carries the longest Retry-After they gave, so
+// the caller waits as asked; a Retry-After that is no number of seconds counts as none.
+func TestWaitIsTheLongestRetryAfter(t *testing.T) {
+	retry := func(v string) *httptest.Server {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Retry-After", v)
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		}))
+		t.Cleanup(s.Close)
+		return s
+	}
+	addr := func(s *httptest.Server) string { return s.Listener.Addr().String() }
+	one, three, date := retry("1"), retry("3"), retry("Wed, 21 Oct 2015 07:28:00 GMT")
+	c := &Client{Service: "rng", Resolver: Static{"rng": {addr(one), addr(three), addr(date)}}}
+	_, err := c.Do(context.Background(), Request{Method: http.MethodGet, Path: "/32"})
+	if got := Wait(fmt.Errorf("rng: %w", err)); got != 3*time.Second {
+		t.Fatalf("Wait(%v) = %v, want 3s", err, got)
+	}
+	c = &Client{Service: "rng", Resolver: Static{"rng": {addr(date)}}}
+	_, err = c.Do(context.Background(), Request{Method: http.MethodGet, Path: "/32"})
+	if got := Wait(err); got != 0 {
+		t.Fatalf("an HTTP-date Retry-After gave a wait of %v, want 0", got)
+	}
+	if got := Wait(errors.New("connection refused")); got != 0 {
+		t.Fatalf("a plain error gave a wait of %v", got)
+	}
 }

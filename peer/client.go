@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // MaxAttempts bounds how many instances one request tries before it fails.
@@ -31,6 +33,36 @@ type StatusError struct {
 	Addr    string
 	Code    int
 	Body    string
+	// RetryAfter is how long the instance asked callers to wait (its Retry-After, in
+	// seconds); zero when it named no time.
+	RetryAfter time.Duration
+}
+
+// Wait is how long the service asked its callers to wait, found in err (one error or
+// several joined): the longest Retry-After any instance gave, zero when none did.
+func Wait(err error) time.Duration {
+	switch e := err.(type) {
+	case *StatusError:
+		return e.RetryAfter
+	case interface{ Unwrap() []error }:
+		var wait time.Duration
+		for _, inner := range e.Unwrap() {
+			wait = max(wait, Wait(inner))
+		}
+		return wait
+	case interface{ Unwrap() error }:
+		return Wait(e.Unwrap())
+	}
+	return 0
+}
+
+// retryAfter reads a Retry-After of whole seconds; an HTTP date or nonsense gives zero.
+func retryAfter(h http.Header) time.Duration {
+	n, err := strconv.Atoi(h.Get("Retry-After"))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return time.Duration(min(n, 3600)) * time.Second
 }
 
 func (e *StatusError) Error() string {
@@ -107,7 +139,7 @@ func (c *Client) try(ctx context.Context, addr string, r Request) ([]byte, error
 		if len(out) > 200 {
 			out = out[:200]
 		}
-		return nil, &StatusError{Service: c.Service, Addr: addr, Code: resp.StatusCode, Body: string(bytes.TrimSpace(out))}
+		return nil, &StatusError{Service: c.Service, Addr: addr, Code: resp.StatusCode, Body: string(bytes.TrimSpace(out)), RetryAfter: retryAfter(resp.Header)}
 	}
 	return out, nil
 }

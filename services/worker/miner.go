@@ -9,6 +9,7 @@ import (
 	"github.com/dockercoins/dockercoins"
 
 	"github.com/dockercoins/dockercoins/internal/pause"
+	"github.com/dockercoins/dockercoins/peer"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -17,6 +18,9 @@ import (
 
 // tracer makes the loop's spans: one trace per loop, a child span per step.
 var tracer = otel.Tracer("github.com/dockercoins/dockercoins/services/worker")
+
+// MaxRetryAfter caps how long a busy service's Retry-After makes the miner wait.
+const MaxRetryAfter = 30 * time.Second
 
 // Miner runs the DockerCoins loop: pause, get random bytes from rng, hash them with
 // hasher, count the loop. A loop counts only once both calls succeeded.
@@ -57,8 +61,10 @@ func (m *Miner) Run(ctx context.Context) {
 				return
 			}
 			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
-			m.Log.WarnContext(lctx, "loop failed; backing off", "err", err, "backoff", backoff)
-			pause.For(ctx, backoff)
+			// Every instance busy (503 with Retry-After): wait as long as they asked.
+			wait := max(backoff, min(peer.Wait(err), MaxRetryAfter))
+			m.Log.WarnContext(lctx, "loop failed; backing off", "err", err, "backoff", wait)
+			pause.For(ctx, wait)
 			continue
 		}
 		backoff = 0

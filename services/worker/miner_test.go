@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/dockercoins/dockercoins"
+	"github.com/dockercoins/dockercoins/peer"
 )
 
 // fakeRNG answers with n bytes of fill, or fails while err is set. It stops the test's
@@ -157,5 +159,24 @@ func TestFailedLoopsAreCountedAsFailuresOnly(t *testing.T) {
 	}
 	if got := collect(); got["worker.loop.failures"] != 3 || got["worker.loops"] != 0 || got["worker.loop.duration"] != 0 {
 		t.Fatalf("metrics %v, want 3 failures and no loop", got)
+	}
+}
+
+// When every rng instance is busy and asks for a wait (503, Retry-After), the miner
+// waits that long before its next loop, not its own shorter backoff.
+func TestMinerWaitsAsABusyServiceAsks(t *testing.T) {
+	busy := &peer.StatusError{Service: "rng", Code: 503, Body: "busy", RetryAfter: 2 * time.Second}
+	rng := &fakeRNG{err: fmt.Errorf("get random bytes: %w", errors.Join(busy, busy))}
+	tally := &Tally{}
+	m := &Miner{RNG: rng, Hasher: &fakeHasher{}, Tally: tally, Log: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	m.Run(ctx)
+	rng.mu.Lock()
+	defer rng.mu.Unlock()
+	// Its own backoff alone (0.1, 0.2, 0.4, 0.8 s) would have asked 4 times by now.
+	t.Logf("asked rng %d times in 1.5 s with Retry-After: 2", len(rng.asked))
+	if len(rng.asked) != 1 {
+		t.Fatalf("asked rng %d times in 1.5 s, want once (then a 2 s wait)", len(rng.asked))
 	}
 }
