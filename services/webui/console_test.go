@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dockercoins/dockercoins/nomad"
 	"github.com/dockercoins/dockercoins/telemetry/jaeger"
@@ -152,3 +154,40 @@ func TestPlaceJoinsConsulAndNomadByAllocation(t *testing.T) {
 
 var _ TraceSource = (*jaeger.Client)(nil)
 var _ Scheduler = (*nomad.Client)(nil)
+
+// fakeTraces is a Jaeger holding the given traces.
+type fakeTraces []jaeger.Trace
+
+func (f fakeTraces) Traces(context.Context, jaeger.Query) ([]jaeger.Trace, error) { return f, nil }
+func (f fakeTraces) Trace(context.Context, string) (jaeger.Trace, error)         { return f[0], nil }
+
+// The list offers whole completed loops first, slowest first; a loop whose rng or
+// hasher spans have not arrived yet, then a failed one, come after, however slow.
+func TestLoopListRanksWholeLoopsFirst(t *testing.T) {
+	procs := map[string]jaeger.Process{"w": {ServiceName: "worker"}, "r": {ServiceName: "rng"}, "h": {ServiceName: "hasher"}}
+	loop := func(id string, ms int64, failed bool, services ...string) jaeger.Trace {
+		root := jaeger.Span{TraceID: id, SpanID: id, OperationName: "loop", Duration: ms * 1000, ProcessID: "w"}
+		if failed {
+			root.Tags = []jaeger.KeyValue{{Key: "error", Value: true}}
+		}
+		tr := jaeger.Trace{TraceID: id, Processes: procs, Spans: []jaeger.Span{root}}
+		for _, p := range services {
+			tr.Spans = append(tr.Spans, jaeger.Span{TraceID: id, SpanID: id + p, OperationName: "x", ProcessID: p,
+				References: []jaeger.Reference{{RefType: "CHILD_OF", TraceID: id, SpanID: id}}})
+		}
+		return tr
+	}
+	src := fakeTraces{loop("a", 300, false, "r", "h"), loop("partial", 900, false, "r"),
+		loop("b", 500, false, "r", "h"), loop("failed", 990, true, "r"), loop("c", 400, false, "r", "h")}
+	got, err := (&traces{source: src}).listLoops(context.Background(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, l := range got {
+		order = append(order, l.ID)
+	}
+	if strings.Join(order, ",") != "b,c,a,partial,failed" || !got[3].Partial || got[0].Partial || !got[4].Failed {
+		t.Fatalf("list %+v, want b,c,a,partial,failed", got)
+	}
+}

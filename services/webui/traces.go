@@ -27,7 +27,10 @@ type LoopSummary struct {
 	Duration float64 `json:"duration_ms"`
 	Worker   string  `json:"worker"` // the worker's service.instance.id
 	Failed   bool    `json:"failed"`
-	Fast     bool    `json:"fast"` // the fastest loop read, shown for contrast
+	// Partial: a completed loop whose rng or hasher spans have not reached Jaeger yet
+	// (each service sends its own, on its own schedule).
+	Partial bool `json:"partial"`
+	Fast    bool `json:"fast"` // the fastest loop read, shown for contrast
 }
 
 // WaterfallSpan is one bar of the waterfall, its times relative to the trace's start.
@@ -85,17 +88,30 @@ func (t *traces) listLoops(ctx context.Context, now time.Time) ([]LoopSummary, e
 		if !ok || root.OperationName != dockercoins.SpanLoop {
 			continue
 		}
+		has := map[string]bool{}
+		for _, s := range tr.Spans {
+			has[tr.Service(s)] = true
+		}
+		failed := root.Failed()
 		loops = append(loops, LoopSummary{ID: tr.TraceID, Start: root.StartTime / 1000, Duration: float64(root.Duration) / 1000,
-			Worker: processTag(tr, root, "service.instance.id"), Failed: root.Failed()})
+			Worker: processTag(tr, root, "service.instance.id"), Failed: failed,
+			Partial: !failed && !(has[dockercoins.RNG] && has[dockercoins.Hasher])})
 	}
-	// Completed loops first, slowest first: a loop that failed (a peer refused it, say)
-	// is slow for reasons that are not the story the waterfall tells.
+	// Whole completed loops first, slowest first: a loop that failed (a peer refused it,
+	// say) is slow for reasons that are not the story the waterfall tells, and one whose
+	// spans are still arriving would draw an incomplete waterfall.
+	rank := func(l LoopSummary) int {
+		switch {
+		case l.Failed:
+			return 2
+		case l.Partial:
+			return 1
+		}
+		return 0
+	}
 	slices.SortFunc(loops, func(a, b LoopSummary) int {
-		if a.Failed != b.Failed {
-			if a.Failed {
-				return 1
-			}
-			return -1
+		if r := cmp.Compare(rank(a), rank(b)); r != 0 {
+			return r
 		}
 		return cmp.Compare(b.Duration, a.Duration)
 	})
@@ -103,9 +119,9 @@ func (t *traces) listLoops(ctx context.Context, now time.Time) ([]LoopSummary, e
 	if len(loops) <= slowest {
 		return loops, nil
 	}
-	// The fastest completed loop (failed ones sort last).
+	// The fastest whole completed loop (the others sort last).
 	i := len(loops) - 1
-	for i > 0 && loops[i].Failed {
+	for i > 0 && rank(loops[i]) > 0 {
 		i--
 	}
 	fast := loops[i]

@@ -120,7 +120,7 @@ async function refreshLoops() {
     list.replaceChildren(...loops.map(l => {
       const btn = document.createElement("button");
       btn.dataset.id = l.id;
-      btn.textContent = fmtMs(l.duration_ms) + (l.fast ? " · fastest" : "") + (l.failed ? " · failed" : "");
+      btn.textContent = fmtMs(l.duration_ms) + (l.fast ? " · fastest" : "") + (l.failed ? " · failed" : "") + (l.partial ? " · spans arriving" : "");
       btn.title = `loop ${l.id} of worker ${l.worker}, ${new Date(l.start_ms).toLocaleTimeString()}`;
       if (l.fast) btn.classList.add("fast");
       if (l.failed) btn.classList.add("failed");
