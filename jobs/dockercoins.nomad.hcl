@@ -53,6 +53,12 @@ variable "chroot_bin_dir" {
   default     = "/opt/dockercoins/bin"
 }
 
+variable "task_uid" {
+  type        = number
+  description = "The numeric uid of task_user (nobody is 65534 on Debian): raw_exec tasks' secret files are made theirs, as exec does by itself."
+  default     = 65534
+}
+
 variable "task_user" {
   type        = string
   description = "The unprivileged host user exec and raw_exec tasks run as (never root: the lab's clients refuse uid 0)."
@@ -223,6 +229,10 @@ variable "release" {
 # Where the tasks find the binaries: inside exec's chroot, or on the node itself.
 locals {
   bin_dir = var.driver == "exec" ? var.chroot_bin_dir : var.bin_dir
+  # Who owns the rendered secrets (0600): exec makes them the task user's by itself;
+  # under raw_exec and docker Nomad writes them as root unless told, and the task could
+  # not read them. 65532 is the images' user (distroless nonroot).
+  secrets_uid = var.driver == "docker" ? 65532 : (var.driver == "raw_exec" ? var.task_uid : null)
 }
 
 job "dockercoins" {
@@ -327,6 +337,7 @@ job "dockercoins" {
         data        = "{{ with nomadVar \"nomad/jobs/dockercoins/rng\" }}{{ .consul_token }}{{ end }}"
         destination = "secrets/consul.token"
         perms       = "600"
+        uid         = local.secrets_uid
         change_mode = "restart"
       }
 
@@ -418,6 +429,7 @@ job "dockercoins" {
         data        = "{{ with nomadVar \"nomad/jobs/dockercoins/hasher\" }}{{ .consul_token }}{{ end }}"
         destination = "secrets/consul.token"
         perms       = "600"
+        uid         = local.secrets_uid
         change_mode = "restart"
       }
 
@@ -523,6 +535,7 @@ job "dockercoins" {
         data        = "{{ with nomadVar \"nomad/jobs/dockercoins/worker\" }}{{ .consul_token }}{{ end }}"
         destination = "secrets/consul.token"
         perms       = "600"
+        uid         = local.secrets_uid
         change_mode = "restart"
       }
 
@@ -530,6 +543,7 @@ job "dockercoins" {
         data        = "{{ with nomadVar \"nomad/jobs/dockercoins/worker\" }}REDIS_PASSWORD={{ .redis_password }}{{ end }}\n"
         destination = "secrets/redis.env"
         perms       = "600"
+        uid         = local.secrets_uid
         env         = true
         change_mode = "restart"
       }
@@ -621,6 +635,7 @@ job "dockercoins" {
         data        = "{{ with nomadVar \"nomad/jobs/dockercoins/webui\" }}{{ .consul_token }}{{ end }}"
         destination = "secrets/consul.token"
         perms       = "600"
+        uid         = local.secrets_uid
         change_mode = "restart"
       }
 
@@ -628,6 +643,7 @@ job "dockercoins" {
         data        = "{{ with nomadVar \"nomad/jobs/dockercoins/webui\" }}REDIS_PASSWORD={{ .redis_password }}{{ end }}\n"
         destination = "secrets/redis.env"
         perms       = "600"
+        uid         = local.secrets_uid
         env         = true
         change_mode = "restart"
       }

@@ -32,6 +32,12 @@ variable "chroot_bin_dir" {
   default     = "/opt/dockercoins/bin"
 }
 
+variable "task_uid" {
+  type        = number
+  description = "The numeric uid of task_user (nobody is 65534 on Debian): raw_exec tasks' secret files are made theirs, as exec does by itself."
+  default     = 65534
+}
+
 variable "task_user" {
   type        = string
   description = "The unprivileged host user the tasks run as (never root: the lab's clients refuse uid 0)."
@@ -64,6 +70,13 @@ variable "consul_bin" {
 variable "consul_http_addr" {
   type    = string
   default = "127.0.0.1:8500"
+}
+
+locals {
+  # Who owns the rendered secrets (0600): exec makes them the task user's by itself;
+  # under raw_exec Nomad writes them as root unless told, and the task could not read
+  # them.
+  secrets_uid = var.driver == "raw_exec" ? var.task_uid : null
 }
 
 job "redis" {
@@ -138,6 +151,7 @@ job "redis" {
         data        = "requirepass {{ with nomadVar \"nomad/jobs/redis/redis\" }}{{ .password }}{{ end }}\n"
         destination = "secrets/auth.conf"
         perms       = "600"
+        uid         = local.secrets_uid
         change_mode = "restart"
       }
 
@@ -192,6 +206,7 @@ job "redis" {
           data        = "{{ with nomadVar \"nomad/jobs/redis/redis\" }}{{ .consul_token }}{{ end }}"
           destination = "secrets/consul.token"
           perms       = "600"
+          uid         = local.secrets_uid
           change_mode = "restart"
         }
 

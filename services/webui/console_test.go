@@ -159,7 +159,7 @@ var _ Scheduler = (*nomad.Client)(nil)
 type fakeTraces []jaeger.Trace
 
 func (f fakeTraces) Traces(context.Context, jaeger.Query) ([]jaeger.Trace, error) { return f, nil }
-func (f fakeTraces) Trace(context.Context, string) (jaeger.Trace, error)         { return f[0], nil }
+func (f fakeTraces) Trace(context.Context, string) (jaeger.Trace, error)          { return f[0], nil }
 
 // The list offers whole completed loops first, slowest first; a loop whose rng or
 // hasher spans have not arrived yet, then a failed one, come after, however slow.
