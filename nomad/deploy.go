@@ -30,9 +30,9 @@ func (c *Client) WaitDeployment(ctx context.Context, jobID string, version uint6
 		case api.DeploymentStatusSuccessful:
 			return true, "", nil
 		case api.DeploymentStatusFailed, api.DeploymentStatusCancelled:
-			return false, "", fmt.Errorf("%s: %s: %s (%s)", what, d.Status, d.StatusDescription, progress(d))
+			return false, "", fmt.Errorf("%s: %s: %s (%s%s)", what, d.Status, d.StatusDescription, progress(d), c.lastFailure(d))
 		}
-		return false, progress(d), nil
+		return false, progress(d) + c.lastFailure(d), nil
 	})
 }
 
@@ -44,4 +44,41 @@ func progress(d *api.Deployment) string {
 		parts = append(parts, fmt.Sprintf("%s %d/%d healthy, %d unhealthy", g, s.HealthyAllocs, s.DesiredTotal, s.UnhealthyAllocs))
 	}
 	return d.Status + ": " + strings.Join(parts, "; ")
+}
+
+// lastFailure is the latest task event that says why an allocation of d failed, as
+// "; last failure: <task>: <event>", or "" when none is unhealthy: a deployment that
+// never turns healthy should say why without a trip to `nomad alloc status`.
+func (c *Client) lastFailure(d *api.Deployment) string {
+	unhealthy := 0
+	for _, g := range d.TaskGroups {
+		unhealthy += g.UnhealthyAllocs
+	}
+	if unhealthy == 0 {
+		return ""
+	}
+	allocs, _, err := c.api.Deployments().Allocations(d.ID, nil)
+	if err != nil {
+		return ""
+	}
+	var last *api.TaskEvent
+	var task string
+	for _, a := range allocs {
+		for name, ts := range a.TaskStates {
+			for _, e := range ts.Events {
+				switch e.Type {
+				case api.TaskDriverFailure, api.TaskSetupFailure, api.TaskTerminated, api.TaskArtifactDownloadFailed, api.TaskFailedValidation:
+				default:
+					continue // "Not Restarting" and the like say what Nomad did, not why
+				}
+				if last == nil || e.Time > last.Time {
+					last, task = e, name
+				}
+			}
+		}
+	}
+	if last == nil {
+		return ""
+	}
+	return fmt.Sprintf("; last failure: %s: %s: %s", task, last.Type, last.DisplayMessage)
 }

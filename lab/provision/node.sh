@@ -36,7 +36,10 @@ IFACE=${IFACE:-$(iface_of "$NODE_IP")}
 init=${LAB_INIT:-none}
 case $init in none | systemd | daemon) ;; *) die "LAB_INIT must be none, systemd or daemon, got $init" ;; esac
 
-mkdir -p "$state/consul.d" "$state/nomad.d" "$DATA_DIR"
+mkdir -p "$state/consul.d" "$state/nomad.d" "$DATA_DIR/nomad"
+# Nomad would make its data folder 0700; raw_exec tasks run as task_user from their
+# allocation folder inside it, so that user must be able to pass through (not list).
+chmod 0711 "$DATA_DIR/nomad"
 rm -f "$state"/consul.d/*.hcl "$state"/nomad.d/*.hcl
 render "$LAB_DIR/consul/agent.hcl" "$state/consul.d/agent.hcl"
 render "$LAB_DIR/nomad/agent.hcl" "$state/nomad.d/agent.hcl"
