@@ -24,7 +24,8 @@
 #
 # Secrets: each group's Nomad variable nomad/jobs/dockercoins/<group> holds its Consul
 # token (consul_token) and, for worker and webui, the Redis password (redis_password);
-# `make up` and `make cluster` write them before running the job, which waits for them.
+# webui's also its Nomad token (nomad_token) where Nomad's ACLs are on. `make up` and
+# `make cluster` write them before running the job, which waits for them.
 #
 # Every service listens on a dynamic port (ADDR), is registered in Consul by the
 # service block below (the services do not register themselves under Nomad), and finds
@@ -141,7 +142,7 @@ variable "webui_scaling" {
 
 variable "webui_nomad_token" {
   type        = string
-  description = "Nomad ACL token of the web UI (NOMAD_TOKEN), when ACLs are on: it must read the job, and scale it with webui_scaling."
+  description = "Nomad ACL token of the web UI (NOMAD_TOKEN), when ACLs are on: it must read the job, and scale it with webui_scaling. Better in the variable nomad/jobs/dockercoins/webui (nomad_token), as make cluster puts it: a job variable is part of the job's specification, which any token that reads the job reads too."
   default     = ""
 }
 
@@ -644,6 +645,18 @@ job "dockercoins" {
         destination = "secrets/redis.env"
         perms       = "600"
         uid         = local.secrets_uid
+        env         = true
+        change_mode = "restart"
+      }
+
+      # Its Nomad token, where Nomad's ACLs are on: make cluster writes it into the
+      # variable (nomad_token), so it is in no job file and not in the job's
+      # specification, which any token that reads the job could read. A token in the
+      # variable wins over webui_nomad_token.
+      template {
+        data        = "{{ with nomadVar \"nomad/jobs/dockercoins/webui\" }}{{ with .nomad_token.Value }}NOMAD_TOKEN={{ . }}{{ end }}{{ end }}\n"
+        destination = "secrets/nomad.env"
+        perms       = "600"
         env         = true
         change_mode = "restart"
       }

@@ -39,7 +39,9 @@ type App struct {
 
 // Deploy runs the redis, jaeger and dockercoins jobs on a stack and waits until each
 // deployment is healthy. With the mesh on, the intentions are applied first, so the
-// services' first calls are already allowed.
+// services' first calls are already allowed. Where Nomad's ACLs are on, the web UI's
+// Nomad token (read the job; scale it too if webui_scaling) goes into its variable
+// first.
 func Deploy(ctx context.Context, s *Stack, a App) error {
 	if s.ConsulACL == nil {
 		return fmt.Errorf("the stack at %s has no Consul operator token", s.IP)
@@ -74,6 +76,17 @@ func Deploy(ctx context.Context, s *Stack, a App) error {
 	}
 	if err := CheckDriver(a.Driver); err != nil {
 		return err
+	}
+	if len(a.Jobs) == 0 || slices.Contains(a.Jobs, "dockercoins") {
+		scaling := false
+		if v, ok := app["webui_scaling"]; ok {
+			if scaling, err = strconv.ParseBool(v); err != nil {
+				return fmt.Errorf("webui_scaling: %w", err)
+			}
+		}
+		if err := writeWebUIToken(ctx, s, scaling); err != nil {
+			return err
+		}
 	}
 	if a.Driver != "" {
 		app["driver"] = a.Driver

@@ -25,7 +25,8 @@ type Cluster struct {
 	// WriteDriverConfig); default <Root>/bin.
 	BinDir string
 
-	acl *ConsulACL // once the server is provisioned
+	acl      *ConsulACL // once the server is provisioned
+	nomadACL *NomadACL
 }
 
 // MaxNodes bounds a cluster's size: the client addresses must fit in the range.
@@ -75,7 +76,8 @@ func StartCluster(ctx context.Context, c Cluster) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.ConsulACL = c.acl
+	s.ConsulACL, s.NomadACL = c.acl, c.nomadACL
+	s.Nomad.SetToken(c.nomadACL.Management)
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if _, err := s.Nomad.WaitNodes(ctx, c.Nodes); err != nil {
@@ -85,8 +87,9 @@ func StartCluster(ctx context.Context, c Cluster) (*Stack, error) {
 }
 
 // provision renders a node's agent configs with node.sh and starts its agents in the
-// node's namespace: Consul, its ACL tokens, then Nomad. The server's Consul is
-// bootstrapped there, its management token kept in <State>/consul-management.token.
+// node's namespace: Consul, its ACL tokens, then Nomad. The server's Consul and Nomad
+// are bootstrapped there, their management tokens kept in <State>/consul-management.token
+// and <State>/nomad-management.token.
 func (c *Cluster) provision(ctx context.Context, node *Node, name, roles string) error {
 	script := filepath.Join(c.Root, "lab", "provision", "node.sh")
 	cmd := node.Command(script, name, node.IP, ServerIP(c.Net), roles)
@@ -100,12 +103,16 @@ func (c *Cluster) provision(ctx context.Context, node *Node, name, roles string)
 			return err
 		}
 	}
-	aclConf, err := os.ReadFile(filepath.Join(c.Root, "lab", "consul", "acl.hcl"))
-	if err == nil {
-		err = os.WriteFile(filepath.Join(c.State, name, "consul.d", "acl.hcl"), aclConf, 0o644)
-	}
-	if err != nil {
-		return fmt.Errorf("node %s: %w", name, err)
+	// The ACLs are the cluster's own: the Vagrant lab renders the same templates
+	// without them.
+	for _, agent := range []string{"consul", "nomad"} {
+		aclConf, err := os.ReadFile(filepath.Join(c.Root, "lab", agent, "acl.hcl"))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(c.State, name, agent+".d", "acl.hcl"), aclConf, 0o644)
+		}
+		if err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
 	}
 	agents := c.agents(node, name)
 	if err := agents[0].Start(ctx); err != nil {
@@ -128,6 +135,13 @@ func (c *Cluster) provision(ctx context.Context, node *Node, name, roles string)
 	if err := agents[1].Start(ctx); err != nil {
 		return fmt.Errorf("node %s: %w", name, err)
 	}
+	if roles == "server" {
+		acl, err := BootstrapNomad(ctx, "http://"+node.IP+":4646", c.State)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", name, err)
+		}
+		c.nomadACL = acl
+	}
 	return nil
 }
 
@@ -139,8 +153,10 @@ func (c Cluster) agents(node *Node, name string) []Agent {
 		// the agent's own endpoints want a token).
 		{Name: "consul", Args: []string{c.Tools.Consul, "agent", "-config-dir", filepath.Join(dir, "consul.d")},
 			Ready: answering("http://"+node.IP+":8500/v1/status/leader", `""`)},
+		// Ready once it knows a server (a client) or a leader (the server): the health
+		// endpoint is the one that answers without an ACL token.
 		{Name: "nomad", Args: []string{c.Tools.Nomad, "agent", "-config", filepath.Join(dir, "nomad.d")},
-			Ready: answering("http://"+node.IP+":4646/v1/agent/self", "")},
+			Ready: answering("http://"+node.IP+":4646/v1/agent/health", "")},
 	}
 	for i := range agents {
 		agents[i].State, agents[i].Netns = dir, node.Name
@@ -167,7 +183,8 @@ func (c Cluster) RestartAgent(ctx context.Context, i int, agent string) error {
 // StopCluster stops the app (so the workers flush), every node's agents and what they
 // left running, deletes the network and removes the state folder.
 func StopCluster(ctx context.Context, net *Net, state string) error {
-	errs := []error{stopJobs(ctx, ServerIP(net))}
+	token, err := ReadNomadToken(state)
+	errs := []error{err, stopJobs(ctx, ServerIP(net), token)}
 	dirs, _ := filepath.Glob(filepath.Join(state, "n[0-9]*"))
 	errs = append(errs, StopAll(dirs), StopAgents(filepath.Join(state, "server")))
 	errs = append(errs, net.Delete(), os.RemoveAll(state))

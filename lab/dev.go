@@ -36,12 +36,13 @@ func FindTools() (Tools, error) {
 // Stack is a running Consul and Nomad: `make up`'s dev agents or `make cluster`'s
 // servers.
 type Stack struct {
-	IP         string // where the servers answer
-	NomadAddr  string // http://<ip>:4646
-	ConsulAddr string // http://<ip>:8500
-	ConsulDNS  string // <ip>:8600
-	Nomad      *nomad.Client
-	ConsulACL  *ConsulACL // the operator's (management) token
+	IP         string        // where the servers answer
+	NomadAddr  string        // http://<ip>:4646
+	ConsulAddr string        // http://<ip>:8500
+	ConsulDNS  string        // <ip>:8600
+	Nomad      *nomad.Client // with the management token where Nomad's ACLs are on
+	ConsulACL  *ConsulACL    // the operator's (management) token
+	NomadACL   *NomadACL     // nil: Nomad's ACLs are off (make up)
 }
 
 func newStack(ip string) (*Stack, error) {

@@ -23,7 +23,8 @@ const (
 // WriteSecrets gives every task its secrets through Nomad variables: each service's
 // Consul token (none where s has no Consul ACLs), and the Redis password, generated the
 // first time and kept after. A stack writes them as it starts, so any job run on it
-// finds them; `dockercoins secrets` writes them on a cluster made by hand.
+// finds them; `dockercoins secrets` writes them on a cluster made by hand. The web UI's
+// Nomad token, which Deploy writes, is kept.
 func WriteSecrets(ctx context.Context, s *Stack) error {
 	vars := s.Nomad.API().Variables()
 	password := ""
@@ -54,17 +55,65 @@ func WriteSecrets(ctx context.Context, s *Stack) error {
 			}
 			it["consul_token"] = token
 		}
-		// A server that has just been elected answers before its keyring is ready.
-		err := poll.Until(ctx, "Nomad's keyring", agentPoll, func() (bool, string, error) {
-			_, _, err := vars.Update(&api.Variable{Path: path, Items: it}, nil)
-			if err != nil && strings.Contains(err.Error(), "keyring has not been initialized") {
-				return false, err.Error(), nil
-			}
-			return true, "", err
-		})
-		if err != nil {
+		if err := updateVar(ctx, vars, path, it, webuiNomadToken); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// webuiNomadToken is the item of the web UI's variable that holds its Nomad token,
+// which its template hands the task as NOMAD_TOKEN.
+const webuiNomadToken = "nomad_token"
+
+// writeWebUIToken puts the web UI's Nomad token in its variable: the one that may
+// scale the job if scaling is on, else the read-only one. Without Nomad ACLs there is
+// none to write.
+func writeWebUIToken(ctx context.Context, s *Stack, scaling bool) error {
+	if s.NomadACL == nil {
+		return nil
+	}
+	token, err := s.NomadACL.WebUIToken(scaling)
+	if err != nil {
+		return err
+	}
+	vars := s.Nomad.API().Variables()
+	path := appVars + dockercoins.WebUI
+	v, _, err := vars.Read(path, nil)
+	if err != nil {
+		return fmt.Errorf("nomad variable %s (WriteSecrets first): %w", path, err)
+	}
+	if v.Items[webuiNomadToken] == token {
+		return nil // unchanged: the running web UI is not restarted
+	}
+	v.Items[webuiNomadToken] = token
+	return updateVar(ctx, vars, path, v.Items)
+}
+
+// updateVar writes the variable at path with items, keeping the existing values of
+// the items named in keep that items does not set.
+func updateVar(ctx context.Context, vars *api.Variables, path string, items api.VariableItems, keep ...string) error {
+	if len(keep) > 0 {
+		old, _, err := vars.Read(path, nil)
+		if err != nil && !errors.Is(err, api.ErrVariablePathNotFound) {
 			return fmt.Errorf("nomad variable %s: %w", path, err)
 		}
+		for _, k := range keep {
+			if _, set := items[k]; !set && old != nil && old.Items[k] != "" {
+				items[k] = old.Items[k]
+			}
+		}
+	}
+	// A server that has just been elected answers before its keyring is ready.
+	err := poll.Until(ctx, "Nomad's keyring", agentPoll, func() (bool, string, error) {
+		_, _, err := vars.Update(&api.Variable{Path: path, Items: items}, nil)
+		if err != nil && strings.Contains(err.Error(), "keyring has not been initialized") {
+			return false, err.Error(), nil
+		}
+		return true, "", err
+	})
+	if err != nil {
+		return fmt.Errorf("nomad variable %s: %w", path, err)
 	}
 	return nil
 }

@@ -48,19 +48,21 @@ func Down(ctx context.Context, d Dev) error {
 	}
 	var errs []error
 	if _, ok := readPid(filepath.Join(d.State, "nomad.pid")); ok {
-		errs = append(errs, stopJobs(ctx, d.IP))
+		errs = append(errs, stopJobs(ctx, d.IP, ""))
 	}
 	errs = append(errs, StopAgents(d.State), os.RemoveAll(d.State))
 	return errors.Join(errs...)
 }
 
-// stopJobs stops the app on the servers at ip, if they still answer.
-func stopJobs(ctx context.Context, ip string) error {
+// stopJobs stops the app on the servers at ip, if they still answer, with the Nomad
+// token given ("": none, a stack without Nomad ACLs).
+func stopJobs(ctx context.Context, ip, token string) error {
 	s, err := newStack(ip)
 	if err != nil {
 		return err
 	}
-	if answering(s.NomadAddr+"/v1/agent/self", "")(ctx) != nil {
+	s.Nomad.SetToken(token)
+	if answering(s.NomadAddr+"/v1/agent/health", "")(ctx) != nil {
 		return nil // the agent is gone already: nothing runs the jobs
 	}
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)

@@ -58,14 +58,21 @@ func printStatus(c *nomad.Client, addr string, stdout io.Writer) error {
 	return nil
 }
 
-// connect returns a client of the Nomad to talk to, checking that it answers.
+// connect returns a client of the Nomad to talk to, with its token (see nomadToken),
+// checking that it answers.
 func connect(getenv func(string) string) (*nomad.Client, string, error) {
 	addr := nomadAddr(getenv)
 	c, err := nomad.New(addr)
 	if err != nil {
 		return nil, addr, err
 	}
-	if _, err := c.API().Agent().Self(); err != nil {
+	token, err := nomadToken(getenv, addr)
+	if err != nil {
+		return nil, addr, err
+	}
+	c.SetToken(token)
+	// The leader's address is the one question Nomad answers without a token.
+	if _, err := c.API().Status().Leader(); err != nil {
 		return nil, addr, fmt.Errorf("no Nomad at %s: make up (or make cluster) first", addr)
 	}
 	return c, addr, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,20 +25,26 @@ func root() (string, error) {
 	return dir, nil
 }
 
-// envFile records which stack started last, for scale and status.
+// envFile records which stack started last, for scale and status: its NOMAD_ADDR and,
+// where Nomad's ACLs are on, NOMAD_TOKEN_FILE, the file holding its management token.
 func envFile(root string) string { return filepath.Join(root, ".run", "env") }
 
-// saveNomadAddr makes addr the Nomad that scale and status talk to.
-func saveNomadAddr(root, addr string) error {
+// saveNomadAddr makes addr the Nomad that scale and status talk to, with the token in
+// tokenFile ("": none).
+func saveNomadAddr(root, addr, tokenFile string) error {
 	if err := os.MkdirAll(filepath.Dir(envFile(root)), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(envFile(root), []byte("NOMAD_ADDR="+addr+"\n"), 0o644)
+	rec := "NOMAD_ADDR=" + addr + "\n"
+	if tokenFile != "" {
+		rec += "NOMAD_TOKEN_FILE=" + tokenFile + "\n"
+	}
+	return os.WriteFile(envFile(root), []byte(rec), 0o644)
 }
 
 // forgetNomadAddr drops the record of addr, once its stack is gone.
 func forgetNomadAddr(root, addr string) {
-	if nomadAddrIn(envFile(root)) == addr {
+	if readEnv(envFile(root))["NOMAD_ADDR"] == addr {
 		os.Remove(envFile(root))
 	}
 }
@@ -49,24 +56,50 @@ func nomadAddr(getenv func(string) string) string {
 		return a
 	}
 	if dir, err := os.Getwd(); err == nil {
-		if a := nomadAddrIn(envFile(dir)); a != "" {
+		if a := readEnv(envFile(dir))["NOMAD_ADDR"]; a != "" {
 			return a
 		}
 	}
 	return defaultNomad
 }
 
-func nomadAddrIn(file string) string {
+// nomadToken is the ACL token to send to the Nomad at addr: NOMAD_TOKEN, else the
+// management token of the stack recorded for addr, else none.
+func nomadToken(getenv func(string) string, addr string) (string, error) {
+	if t := getenv("NOMAD_TOKEN"); t != "" {
+		return t, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", nil
+	}
+	rec := readEnv(envFile(dir))
+	if rec["NOMAD_ADDR"] != addr || rec["NOMAD_TOKEN_FILE"] == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(rec["NOMAD_TOKEN_FILE"])
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil // the stack is gone: connect says so
+	}
+	if err != nil {
+		return "", fmt.Errorf("the Nomad token of %s: %w", addr, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// readEnv reads the NAME=value lines of file.
+func readEnv(file string) map[string]string {
+	out := map[string]string{}
 	f, err := os.Open(file)
 	if err != nil {
-		return ""
+		return out
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if a, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "NOMAD_ADDR="); ok {
-			return a
+		if k, v, ok := strings.Cut(strings.TrimSpace(sc.Text()), "="); ok {
+			out[k] = v
 		}
 	}
-	return ""
+	return out
 }

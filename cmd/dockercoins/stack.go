@@ -53,7 +53,7 @@ func up(ctx context.Context, args []string, stdout io.Writer) error {
 	defer cancel()
 	s, err := lab.Up(ctx, d, app, stdout)
 	if s != nil {
-		if err := saveNomadAddr(root, s.NomadAddr); err != nil {
+		if err := saveNomadAddr(root, s.NomadAddr, ""); err != nil {
 			return err
 		}
 	}
@@ -143,8 +143,9 @@ func cluster(ctx context.Context, args []string, stdout io.Writer) error {
 	defer cancel()
 	c := lab.Cluster{Root: root, State: state, Nodes: *nodes, Net: net, Tools: tools}
 	s, err := lab.ClusterUp(ctx, c, lab.App{Root: root, Tools: tools}, stdout)
+	nomadToken := filepath.Join(state, lab.NomadTokenFile)
 	if s != nil {
-		if err := saveNomadAddr(root, s.NomadAddr); err != nil {
+		if err := saveNomadAddr(root, s.NomadAddr, nomadToken); err != nil {
 			return err
 		}
 	}
@@ -157,14 +158,15 @@ func cluster(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, `  Consul UI  %s
-Use it with: export NOMAD_ADDR=%s
+Use it with (Nomad's ACLs refuse requests without a token; README "Security model"):
+  export NOMAD_ADDR=%s NOMAD_TOKEN=$(cat %s)
   make scale SERVICE=worker COUNT=10     (or: nomad job scale dockercoins worker 10)
   make status                            (allocations and their nodes)
   dig @%s -p 8600 worker.service.consul SRV
-Consul operator token (ACLs deny by default; README "Security model"):
+Consul operator token (ACLs deny by default):
   export CONSUL_HTTP_ADDR=%s CONSUL_HTTP_TOKEN=$(cat %s)
 Stop it with: make cluster-down
-`, s.ConsulAddr, s.NomadAddr, s.IP, s.ConsulAddr, relative(root, filepath.Join(state, lab.ConsulTokenFile)))
+`, s.ConsulAddr, s.NomadAddr, relative(root, nomadToken), s.IP, s.ConsulAddr, relative(root, filepath.Join(state, lab.ConsulTokenFile)))
 	return nil
 }
 

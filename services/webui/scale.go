@@ -118,7 +118,7 @@ func explain(err error) string {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "Permission denied") || strings.Contains(msg, "403"):
-		return "Nomad refused: permission denied. With ACLs on, give the web UI a token that may scale the job (NOMAD_TOKEN, job variable webui_nomad_token). " + msg
+		return "Nomad refused: permission denied. With ACLs on, give the web UI a token that may scale the job (NOMAD_TOKEN: nomad_token in the variable nomad/jobs/dockercoins/webui, or the job variable webui_nomad_token). " + msg
 	case strings.Contains(msg, "active deployment"):
 		return "Nomad is still rolling out the previous change; try again once its new instances are healthy. " + msg
 	}
