@@ -657,6 +657,7 @@ job "dockercoins" {
         data        = "{{ with nomadVar \"nomad/jobs/dockercoins/webui\" }}{{ with .nomad_token.Value }}NOMAD_TOKEN={{ . }}{{ end }}{{ end }}\n"
         destination = "secrets/nomad.env"
         perms       = "600"
+        uid         = local.secrets_uid
         env         = true
         change_mode = "restart"
       }
