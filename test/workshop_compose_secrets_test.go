@@ -128,7 +128,6 @@ func (c *compose) checkSecurity(ctx context.Context, s composeSecrets) {
 		{"rng's token", "/v1/agent/connect/ca/leaf/worker", s.tokens["rng"], 403},
 		{"anonymous", "/v1/agent/connect/ca/leaf/rng", "", 403},
 		{"anonymous", "/v1/acl/tokens", "", 403},
-		{"anonymous", "/v1/kv/?recurse", "", 403},
 		// Connect is on: the operator gets a certificate (of a name no service uses).
 		{"the operator token", "/v1/agent/connect/ca/leaf/student", s.operator, 200},
 	} {
@@ -137,6 +136,11 @@ func (c *compose) checkSecurity(ctx context.Context, s composeSecrets) {
 		if code != try.want {
 			t.Errorf("GET %s as %s: %d, want %d", try.path, try.who, code, try.want)
 		}
+	}
+	_, err := consulClient(t, consulAddr, "").KV().Put(&api.KVPair{Key: "dockercoins/probe", Value: []byte("x")}, nil)
+	t.Logf("PUT /v1/kv/dockercoins/probe as anonymous: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("writing a key as anonymous: %v, want a 403 refusal", err)
 	}
 	allow := &api.ServiceIntentionsConfigEntry{Kind: api.ServiceIntentions, Name: "rng",
 		Sources: []*api.SourceIntention{{Name: "student", Action: api.IntentionActionAllow}}}
