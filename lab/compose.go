@@ -40,13 +40,16 @@ type ComposeSecrets struct {
 	AppUID, RedisUID int
 }
 
-// The files ComposeSecrets writes in each holder's folder.
+// The files ComposeSecrets writes in each holder's folder (the operator's holds
+// ConsulTokenFile).
 const (
 	ComposeConsulToken   = "consul.token"
 	ComposeRedisPassword = "redis.password"
 	ComposeRedisAuth     = "auth.conf"
-	ComposeOperator      = "operator"
 )
+
+// ComposeOperator is the operator's folder: the management token, which no service holds.
+const ComposeOperator = "operator"
 
 // composeTokenHolders are the containers that hold a Consul token of their own: the
 // app services, which register themselves. Redis's registration is made by the job,
