@@ -113,18 +113,25 @@ func BootstrapConsul(ctx context.Context, addr, state string) (*ConsulACL, error
 	if err != nil {
 		return nil, err
 	}
+	return a, a.configure(addr)
+}
+
+// configure writes the stack's policies unless they exist, gives the anonymous token the
+// dns policy and the agent at addr its agent token: what follows the bootstrap, safe to
+// do again on a stack configured already.
+func (a *ConsulACL) configure(addr string) error {
 	for name, rules := range consulPolicies {
 		if _, err := a.policy(name, rules); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	// The anonymous token's own accessor ID is fixed.
 	const anonymous = "00000000-0000-0000-0000-000000000002"
 	if _, _, err := a.client.ACL().TokenUpdate(&api.ACLToken{AccessorID: anonymous,
 		Policies: []*api.ACLTokenPolicyLink{{Name: "dns"}}}, nil); err != nil {
-		return nil, fmt.Errorf("consul anonymous token: %w", err)
+		return fmt.Errorf("consul anonymous token: %w", err)
 	}
-	return a, a.SetAgentToken(addr)
+	return a.SetAgentToken(addr)
 }
 
 func newConsulACL(addr, secret string) (*ConsulACL, error) {

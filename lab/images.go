@@ -26,17 +26,21 @@ import (
 //   - gcr.io/distroless/static-debian12:nonroot: scratch, CA roots, and a passwd and
 //     group with nonroot (65532), user nonroot, workdir /home/nonroot;
 //   - redis:7.0.15-alpine: Debian's redis-server and redis-cli (7.0.15) with their
-//     libraries, running as uid 999 with /data, as the official image does;
+//     libraries, running as uid 999 with /data, as the official image does, and dash
+//     as /bin/sh (the compose file's health check reads the password in a shell, as
+//     the official image's busybox sh would);
 //   - hashicorp/consul:1.21.0 and jaegertracing/jaeger:2.13.0 (the same release as the
 //     Jaeger module v1.76.0): the pinned binaries the Nomad stacks run
 //     (~/.cache/dockercoins/bin), with the entrypoint the official images have.
 //
 // The four service images are built from their own Dockerfiles, unchanged, on those
 // stand-ins, and tagged dockercoins/<service>:local, the name docker-compose.yml and
-// Nomad's docker driver use.
+// Nomad's docker driver use; so is dockercoins/dockercoins:local, the control program
+// that runs the compose file's secrets job (cmd/dockercoins/Dockerfile).
 var Images = []string{
 	GolangImage, DistrolessImage, RedisImage, ConsulImage, JaegerImage,
 	ServiceImage("rng"), ServiceImage("hasher"), ServiceImage("worker"), ServiceImage("webui"),
+	ServiceImage("dockercoins"),
 }
 
 // The upstream images the compose file and the Dockerfiles name.
@@ -165,7 +169,7 @@ func (b *imageBuilder) key(name string) (string, error) {
 	case DistrolessImage:
 		err = hashFiles(h, "/etc/ssl/certs/ca-certificates.crt")
 	case RedisImage:
-		err = hashFiles(h, "/usr/bin/redis-server", "/usr/bin/redis-cli")
+		err = hashFiles(h, "/usr/bin/redis-server", "/usr/bin/redis-cli", "/bin/dash")
 	case ConsulImage:
 		err = hashFiles(h, b.tools.Consul)
 	case JaegerImage:
@@ -270,8 +274,7 @@ func (b *imageBuilder) build(ctx context.Context, name, key string) error {
 			"ENV PATH=/bin", `ENTRYPOINT ["/cmd/jaeger/jaeger-linux"]`,
 		})
 	}
-	svc := strings.TrimSuffix(strings.TrimPrefix(name, "dockercoins/"), ":local")
-	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-f", filepath.Join("services", svc, "Dockerfile"),
+	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-f", dockerfile(name),
 		"-t", name, "--label", label, ".")
 	cmd.Dir = b.root
 	// The legacy builder: BuildKit would fetch its Dockerfile frontend from a registry.
@@ -280,6 +283,16 @@ func (b *imageBuilder) build(ctx context.Context, name, key string) error {
 		return fmt.Errorf("docker build: %v: %s", err, lastLines(out, 20))
 	}
 	return nil
+}
+
+// dockerfile is the Dockerfile (from the repository's top) of a dockercoins/<name>:local
+// image: the service's own, or the control program's.
+func dockerfile(image string) string {
+	name := strings.TrimSuffix(strings.TrimPrefix(image, "dockercoins/"), ":local")
+	if name == "dockercoins" {
+		return filepath.Join("cmd", "dockercoins", "Dockerfile")
+	}
+	return filepath.Join("services", name, "Dockerfile")
 }
 
 // warmGoCache compiles the app's dependencies in the Go stand-in, the way the

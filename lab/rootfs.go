@@ -184,6 +184,7 @@ func redisRootfs(r *rootfs) error {
 		},
 		func() error { return r.program("/usr/bin/redis-server", "/usr/local/bin/redis-server") },
 		func() error { return r.program("/usr/bin/redis-cli", "/usr/local/bin/redis-cli") },
+		func() error { return r.program("/bin/dash", "/bin/sh") },
 		func() error { return r.dir("/data", 0o755, 999) },
 	} {
 		if err := step(); err != nil {

@@ -65,6 +65,9 @@ func TestComposeAppServicesAreBuiltAndChecked(t *testing.T) {
 		if dep, ok := s.DependsOn["consul"]; !ok || dep.Condition != types.ServiceConditionHealthy {
 			t.Errorf("%s does not wait for a healthy consul", name)
 		}
+		if dep, ok := s.DependsOn["secrets"]; !ok || dep.Condition != types.ServiceConditionCompletedSuccessfully {
+			t.Errorf("%s does not wait for the secrets job to complete", name)
+		}
 	}
 }
 
@@ -105,12 +108,12 @@ func TestComposeNothingResolvesPeersByComposeName(t *testing.T) {
 			}
 		}
 	}
-	consul, _ := p.GetService("consul")
+	secrets, _ := p.GetService("secrets")
 	redis, _ := p.GetService("redis")
-	cmd := strings.Join(consul.Command, " ")
+	cmd := strings.Join(secrets.Command, " ")
 	ip := redis.Networks["dockercoins"].Ipv4Address
-	if !strings.Contains(cmd, `name = "redis"`) || ip == "" || !strings.Contains(cmd, ip) {
-		t.Errorf("consul does not register redis at its address %q: %s", ip, cmd)
+	if ip == "" || !strings.Contains(cmd, "-redis-addr "+ip+":6379") {
+		t.Errorf("the secrets job does not register redis at its address %q: %s", ip, cmd)
 	}
 }
 

@@ -12,12 +12,17 @@ import (
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
-// Every service image is multi-stage (a Go build, then a minimal static image), runs as
-// a non-root user and names no floating `latest` tag. Checked with BuildKit's own parser.
+// Every service image, and the control program's (the compose file's secrets job), is
+// multi-stage (a Go build, then a minimal static image), runs as a non-root user and
+// names no floating `latest` tag. Checked with BuildKit's own parser.
 func TestDockerfilesAreMultiStageAndNonRoot(t *testing.T) {
+	files := map[string]string{"dockercoins": filepath.Join("cmd", "dockercoins", "Dockerfile")}
 	for _, svc := range appServices {
-		t.Run(svc, func(t *testing.T) {
-			f, err := os.Open(filepath.Join(testbed.Root(), "services", svc, "Dockerfile"))
+		files[svc] = filepath.Join("services", svc, "Dockerfile")
+	}
+	for name, file := range files {
+		t.Run(name, func(t *testing.T) {
+			f, err := os.Open(filepath.Join(testbed.Root(), file))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -60,6 +61,8 @@ func TestWorkshopOnCompose(t *testing.T) {
 	c.waitHealthy(ctx, 1)
 	c.run(ctx, "ps")
 	c.checkConsulDNS(ctx, 1)
+	secrets := c.readSecrets(ctx)
+	c.checkSecurity(ctx, secrets)
 	speed1 := c.speed(ctx)
 	t.Logf("1 worker: %.2f hashes/s", speed1)
 	if speed1 < 3.33*0.95 || speed1 > 3.33*1.05 {
@@ -113,6 +116,22 @@ func TestWorkshopOnCompose(t *testing.T) {
 	if hashes != loops || flushed != loops {
 		t.Errorf("Redis holds %d hashes, the workers completed %d loops and flushed %d: want all equal", hashes, loops, flushed)
 	}
+
+	// The secrets are in volumes: they outlive `down`, and `up` starts again on them.
+	start2 := time.Now()
+	c.run(ctx, "up", "-d")
+	c.waitHealthy(ctx, 1)
+	t.Logf("up again: healthy in %.0fs", time.Since(start2).Seconds())
+	if again := c.readSecrets(ctx); !reflect.DeepEqual(again, secrets) {
+		t.Errorf("after down and up the secrets are not the ones kept before")
+	} else {
+		t.Log("after down and up: the same Redis password, operator token and service tokens")
+	}
+	c.checkSecurity(ctx, secrets)
+	webui := fmt.Sprintf("http://127.0.0.1:%d/json", c.ports["WEBUI_PORT"])
+	testbed.Eventually(t, 90*time.Second, "the count to grow past %d", func() bool { return webuiHashes(t, webui) > hashes }, hashes)
+	t.Logf("the worker mines on the kept password: %d hashes, %d before", webuiHashes(t, webui), hashes)
+	c.run(ctx, "down")
 	c.checkNothingLeft(ctx)
 	t.Logf("compose run: %.0fs", time.Since(start).Seconds())
 }
@@ -227,14 +246,11 @@ func (c *compose) waitHealthy(ctx context.Context, workers int) {
 // network: the services find each other there, and none is given a peer's Compose name.
 func (c *compose) checkConsulDNS(ctx context.Context, workers int) {
 	c.t.Helper()
-	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return (&net.Dialer{}).DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", c.ports["CONSUL_DNS_PORT"]))
-	}}
 	want := map[string]int{dockercoins.RNG: 1, dockercoins.Hasher: 1, dockercoins.Worker: workers, dockercoins.WebUI: 1, "redis": 1}
 	for svc, n := range want {
 		var got []*net.SRV
 		ok := testbed.Within(30*time.Second, func() bool {
-			_, got, _ = r.LookupSRV(ctx, "", "", svc+".service.consul")
+			got = c.lookupSRV(ctx, svc)
 			return len(got) == n
 		})
 		if !ok {
@@ -253,6 +269,16 @@ func (c *compose) checkConsulDNS(ctx context.Context, workers int) {
 			}
 		}
 	}
+}
+
+// lookupSRV asks Consul's DNS, published on the host, for svc's SRV records, without
+// a token as every DNS query is.
+func (c *compose) lookupSRV(ctx context.Context, svc string) []*net.SRV {
+	r := &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", c.ports["CONSUL_DNS_PORT"]))
+	}}
+	_, got, _ := r.LookupSRV(ctx, "", "", svc+".service.consul")
+	return got
 }
 
 // speed is the hashes per second of the last 20 settled seconds, from the web UI's
@@ -377,8 +403,12 @@ func (c *compose) checkNothingLeft(ctx context.Context) {
 	if out, _ := exec.CommandContext(ctx, "docker", "network", "ls", "-q", "--filter", label).Output(); len(bytes.TrimSpace(out)) > 0 {
 		c.t.Errorf("networks left after down: %s", out)
 	}
+	out, _ := exec.CommandContext(ctx, "docker", "volume", "ls", "-q", "--filter", label).Output()
+	c.t.Logf("volumes after down: %s", strings.Join(strings.Fields(string(out)), " "))
 	c.run(ctx, "down", "-v")
 	if out, _ := exec.CommandContext(ctx, "docker", "volume", "ls", "-q", "--filter", label).Output(); len(bytes.TrimSpace(out)) > 0 {
 		c.t.Errorf("volumes left after down -v: %s", out)
+	} else {
+		c.t.Log("down -v: no volume of the project left, the secrets and Consul's data with them")
 	}
 }

@@ -52,6 +52,11 @@ const usage = `usage: dockercoins <command> [arguments]
   chaos [-faults a,b] [...]  a cluster of its own, faults injected while mining, the count checked (root)
   node-image                 build the Vagrant lab's node image for the docker provider (root)
   images                     build the images docker-compose.yml names, locally (cached in ~/.cache/dockercoins/images)
+  compose-secrets -redis-addr IP:PORT [-dir /secrets]
+                             docker-compose.yml's secrets job: the Redis password, Consul's ACLs
+                             and each service's token into its own volume (CONSUL_HTTP_ADDR)
+  compose-token [-dir /secrets]
+                             print the Consul operator token the secrets job kept
 
 scale and status talk to NOMAD_ADDR, else to whichever of up or cluster up ran last.
 `
@@ -86,6 +91,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return nodeImage(ctx, args, stdout)
 	case "images":
 		return images(ctx, args, stdout)
+	case "compose-secrets":
+		return composeSecrets(ctx, args, getenv, stdout)
+	case "compose-token":
+		return composeToken(args, stdout)
 	}
 	return usagef("unknown command %q\n%s", cmd, usage)
 }

@@ -35,6 +35,12 @@ func TestUsageErrors(t *testing.T) {
 		{"cluster", "up", "-nodes", "51"},
 		{"cluster", "down", "-nodes", "3"},
 		{"intentions", "x"},
+		{"compose-secrets"},
+		{"compose-secrets", "-redis-addr", "redis:6379"},
+		{"compose-secrets", "-redis-addr", "10.0.0.1:0"},
+		{"compose-secrets", "-redis-addr", "10.0.0.1:6379", "-app-uid", "-2"},
+		{"compose-secrets", "-redis-addr", "10.0.0.1:6379", "extra"},
+		{"compose-token", "extra"},
 	} {
 		var out bytes.Buffer
 		err := run(context.Background(), args, getenv, &out)

@@ -40,6 +40,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := s.Parse(args, getenv); err != nil {
 		return err
 	}
+	if err := redisAuth.Load(); err != nil {
+		return err
+	}
 	for name, v := range map[string]string{"JAEGER_QUERY_URL": jaegerURL, "JAEGER_UI_URL": jaegerUI, "NOMAD_ADDR": nomadAddr} {
 		if v == "" {
 			continue

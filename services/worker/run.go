@@ -56,6 +56,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := s.Parse(args, getenv); err != nil {
 		return err
 	}
+	if err := c.redisAuth.Load(); err != nil {
+		return err
+	}
 	p, err := platform.Start(ctx, c.common, stdout)
 	if err != nil {
 		return err
