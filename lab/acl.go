@@ -80,40 +80,52 @@ type ConsulACL struct {
 // token the dns policy and the agent at addr its agent token. A state folder that
 // holds a token already (make up run twice) is only read.
 func BootstrapConsul(ctx context.Context, addr, state string) (*ConsulACL, error) {
-	file := filepath.Join(state, ConsulTokenFile)
-	if b, err := os.ReadFile(file); err == nil {
-		return newConsulACL(addr, strings.TrimSpace(string(b)))
-	}
 	anon, err := api.NewClient(&api.Config{Address: addr, Token: "anonymous-bootstrap"})
 	if err != nil {
 		return nil, err
 	}
-	var secret string
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	// The ACL system answers once the servers have a leader and initialized it.
-	err = poll.Until(ctx, "Consul's ACL bootstrap", agentPoll, func() (bool, string, error) {
+	secret, made, err := bootstrapOnce(ctx, "consul at "+addr, filepath.Join(state, ConsulTokenFile), "no longer allowed", func() (string, error) {
 		tok, _, err := anon.ACL().Bootstrap()
 		if err != nil {
-			if strings.Contains(err.Error(), "no longer allowed") {
-				return false, "", fmt.Errorf("consul at %s was bootstrapped by someone else and %s is gone: stop the stack and start afresh", addr, file)
-			}
-			return false, err.Error(), nil
+			return "", err
 		}
-		secret = tok.SecretID
-		return true, "", nil
+		return tok.SecretID, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
-		return nil, err
-	}
 	a, err := newConsulACL(addr, secret)
-	if err != nil {
-		return nil, err
+	if err != nil || !made {
+		return a, err
 	}
 	return a, a.configure(addr)
+}
+
+// bootstrapOnce returns the management token kept in file, or makes one with boot,
+// tried until the servers answer (they do once they have a leader), and keeps it there
+// (0600); made says it is new. An answer holding taken means another bootstrap came
+// first, whose token is lost to this stack.
+func bootstrapOnce(ctx context.Context, what, file, taken string, boot func() (string, error)) (secret string, made bool, err error) {
+	if b, err := os.ReadFile(file); err == nil {
+		return strings.TrimSpace(string(b)), false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = poll.Until(ctx, what+": ACL bootstrap", agentPoll, func() (bool, string, error) {
+		s, err := boot()
+		if err != nil {
+			if strings.Contains(err.Error(), taken) {
+				return false, "", fmt.Errorf("%s was bootstrapped by someone else and %s is gone: stop the stack and start afresh", what, file)
+			}
+			return false, err.Error(), nil
+		}
+		secret = s
+		return true, "", nil
+	})
+	if err != nil {
+		return "", false, err
+	}
+	return secret, true, os.WriteFile(file, []byte(secret+"\n"), 0o600)
 }
 
 // configure writes the stack's policies unless they exist, gives the anonymous token the

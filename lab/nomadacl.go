@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
-	"github.com/dockercoins/dockercoins/internal/poll"
 	"github.com/hashicorp/nomad/api"
 )
 
@@ -47,34 +45,19 @@ type NomadACL struct {
 // <state>/nomad-management.token (0600). A state folder that holds a token already is
 // only read.
 func BootstrapNomad(ctx context.Context, addr, state string) (*NomadACL, error) {
-	file := filepath.Join(state, NomadTokenFile)
-	if b, err := os.ReadFile(file); err == nil {
-		return newNomadACL(addr, strings.TrimSpace(string(b)))
-	}
 	// A Config of its own, not api.DefaultConfig: no NOMAD_TOKEN from the environment.
 	anon, err := api.NewClient(&api.Config{Address: addr})
 	if err != nil {
 		return nil, fmt.Errorf("nomad at %q: %w", addr, err)
 	}
-	var secret string
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	// The bootstrap is answered once the server has a leader.
-	err = poll.Until(ctx, "Nomad's ACL bootstrap", agentPoll, func() (bool, string, error) {
+	secret, _, err := bootstrapOnce(ctx, "nomad at "+addr, filepath.Join(state, NomadTokenFile), "bootstrap already done", func() (string, error) {
 		tok, _, err := anon.ACLTokens().Bootstrap(nil)
 		if err != nil {
-			if strings.Contains(err.Error(), "bootstrap already done") {
-				return false, "", fmt.Errorf("nomad at %s was bootstrapped by someone else and %s is gone: stop the cluster and start afresh", addr, file)
-			}
-			return false, err.Error(), nil
+			return "", err
 		}
-		secret = tok.SecretID
-		return true, "", nil
+		return tok.SecretID, nil
 	})
 	if err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(file, []byte(secret+"\n"), 0o600); err != nil {
 		return nil, err
 	}
 	return newNomadACL(addr, secret)
