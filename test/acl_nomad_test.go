@@ -1,7 +1,6 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -226,20 +225,7 @@ func rawExecJob() *api.Job {
 // nomadRequest sends one request to Nomad's HTTP API with token (none if empty).
 func nomadRequest(t *testing.T, method, url, token string, body []byte) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("X-Nomad-Token", token)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return withToken(t, method, url, "X-Nomad-Token", token, body)
 }
 
 // postJSON posts a JSON body, as the web UI's page does.

@@ -1,6 +1,7 @@
 package test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -143,12 +144,19 @@ func consulClient(t *testing.T, addr, token string) *api.Client {
 // consulGet reads url with token (none if empty).
 func consulGet(t *testing.T, url, token string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
+	return withToken(t, http.MethodGet, url, "X-Consul-Token", token, nil)
+}
+
+// withToken sends one request with token in header (none if empty) and returns the
+// answer's status and body.
+func withToken(t *testing.T, method, url, header, token string, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if token != "" {
-		req.Header.Set("X-Consul-Token", token)
+		req.Header.Set(header, token)
 	}
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
