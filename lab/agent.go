@@ -250,6 +250,5 @@ func get(ctx context.Context, url string) (string, error) {
 // tail returns the last n lines of a file, indented.
 func tail(path string, n int) string {
 	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	return "  " + strings.Join(lines[max(0, len(lines)-n):], "\n  ")
+	return lastLines(b, n)
 }

@@ -168,28 +168,13 @@ func chrootEnv(bins []string) (map[string]string, error) {
 		}
 		for _, f := range files {
 			add(f, path.Join(ChrootBinDir, filepath.Base(f)))
-			for _, lib := range libraries(f) {
+			libs, _ := sharedLibs(f) // one ldd cannot read adds nothing, as before
+			for _, lib := range libs {
 				add(lib, lib)
 			}
 		}
 	}
 	return env, nil
-}
-
-// libraries lists the shared libraries and the loader a dynamically linked program
-// loads, as ldd reports them; none for a static one.
-func libraries(bin string) []string {
-	out, _ := exec.Command("ldd", bin).Output() // a static binary: "not a dynamic executable"
-	var libs []string
-	for _, line := range strings.Split(string(out), "\n") {
-		for _, f := range strings.Fields(line) {
-			if strings.HasPrefix(f, "/") {
-				libs = append(libs, f)
-				break
-			}
-		}
-	}
-	return libs
 }
 
 // taskBinaries are what a stack's tasks run: the services (in binDir, default

@@ -57,7 +57,7 @@ func TestDriverConfigChroot(t *testing.T) {
 			t.Errorf("drivers.hcl lacks %s:\n%s", want, b)
 		}
 	}
-	if libs := libraries(sh); len(libs) > 0 && !strings.Contains(string(b), `= "`+libs[0]+`"`) {
+	if libs, _ := sharedLibs(sh); len(libs) > 0 && !strings.Contains(string(b), `= "`+libs[0]+`"`) {
 		t.Errorf("drivers.hcl lacks %s, which sh loads:\n%s", libs[0], b)
 	}
 	if err := WriteDriverConfig(conf, true, filepath.Join(dir, "missing")); err == nil {

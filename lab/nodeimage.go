@@ -147,11 +147,11 @@ func buildNodeImage(ctx context.Context, opts NodeImageOptions, pub []byte, key 
 	defer os.RemoveAll(tmp)
 	root := filepath.Join(tmp, "rootfs")
 	fmt.Fprintf(out, "debootstrap bookworm from %s...\n", opts.Mirror)
-	if err := runTool(ctx, nil, "debootstrap", "--variant=minbase",
+	if err := runTool(ctx, "debootstrap", "--variant=minbase",
 		"--include="+strings.Join(nodePackages, ","), "bookworm", root, opts.Mirror); err != nil {
 		return err
 	}
-	if err := runTool(ctx, nil, "chroot", root, "useradd", "--create-home", "--shell", "/bin/bash", "--user-group", "vagrant"); err != nil {
+	if err := runTool(ctx, "chroot", root, "useradd", "--create-home", "--shell", "/bin/bash", "--user-group", "vagrant"); err != nil {
 		return err
 	}
 	if err := addVagrantUser(root, pub); err != nil {
@@ -227,10 +227,8 @@ func importRootfs(ctx context.Context, root, key string) error {
 }
 
 // runTool runs a command, its output kept for the error.
-func runTool(ctx context.Context, stdin io.Reader, name string, args ...string) error {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdin = stdin
-	if out, err := cmd.CombinedOutput(); err != nil {
+func runTool(ctx context.Context, name string, args ...string) error {
+	if out, err := exec.CommandContext(ctx, name, args...).CombinedOutput(); err != nil {
 		tail := strings.TrimSpace(string(out))
 		if i := len(tail) - 2000; i > 0 {
 			tail = tail[i:]

@@ -36,16 +36,16 @@ func WriteSecrets(ctx context.Context, s *Stack) error {
 	if password == "" {
 		password = randomSecret()
 	}
-	items := map[string]api.VariableItems{redisVar: {"password": password}}
-	for _, svc := range Services {
-		items[appVars+svc] = api.VariableItems{}
-	}
-	items[appVars+dockercoins.Worker]["redis_password"] = password
-	items[appVars+dockercoins.WebUI]["redis_password"] = password
-	for path, it := range items {
-		svc := dockercoins.Redis
-		if path != redisVar {
-			svc = path[len(appVars):]
+	for _, svc := range append([]string{dockercoins.Redis}, Services...) {
+		path, it, keep := appVars+svc, api.VariableItems{}, []string(nil)
+		switch svc {
+		case dockercoins.Redis:
+			path, it["password"] = redisVar, password
+		case dockercoins.Worker:
+			it["redis_password"] = password
+		case dockercoins.WebUI:
+			it["redis_password"] = password
+			keep = []string{webuiNomadToken}
 		}
 		it["consul_token"] = ""
 		if s.ConsulACL != nil {
@@ -55,7 +55,7 @@ func WriteSecrets(ctx context.Context, s *Stack) error {
 			}
 			it["consul_token"] = token
 		}
-		if err := updateVar(ctx, vars, path, it, webuiNomadToken); err != nil {
+		if err := updateVar(ctx, vars, path, it, keep...); err != nil {
 			return err
 		}
 	}
