@@ -57,7 +57,10 @@ func (e *entropy) acquire(ctx context.Context) error {
 	ctx, wait := tracer.Start(ctx, dockercoins.SpanWait, trace.WithAttributes(
 		attribute.Int64("rng.waiting_ahead", ahead), attribute.Int("rng.slots", e.size)))
 	defer wait.End()
-	if ahead >= e.queueMax && !e.slots.TryAcquire(1) {
+	if ahead >= e.queueMax {
+		if e.slots.TryAcquire(1) {
+			return nil // a free slot, taken: no line to wait in
+		}
 		wait.SetStatus(codes.Error, "queue full")
 		return &busyError{waiting: ahead, retryAfter: time.Duration(ahead/int64(e.size)+1) * e.delay}
 	}

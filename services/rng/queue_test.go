@@ -1,6 +1,7 @@
 package rng
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -84,5 +85,23 @@ func TestLongestWait(t *testing.T) {
 		if got := c.cfg.LongestWait(); got != c.want {
 			t.Errorf("%+v: %s, want %s", c.cfg, got, c.want)
 		}
+	}
+}
+
+// A request that finds the line full but a slot free takes that one slot, and gives
+// it back when done: rng stays usable.
+func TestFullLineWithAFreeSlotTakesOneSlot(t *testing.T) {
+	e := newEntropy(1, 0, time.Millisecond) // no line at all: every request is "beyond" it
+	for i := range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := e.acquire(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("request %d, the slot free: %v", i, err)
+		}
+		e.slots.Release(1)
+	}
+	if !e.slots.TryAcquire(1) {
+		t.Fatal("the slot is still taken after every request gave it back")
 	}
 }
