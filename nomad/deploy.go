@@ -16,7 +16,8 @@ import (
 // error naming the groups and why.
 func (c *Client) WaitDeployment(ctx context.Context, jobID string, version uint64) error {
 	what := fmt.Sprintf("the deployment of %s version %d", jobID, version)
-	return poll.Until(ctx, what, pollEvery, func() (bool, string, error) {
+	var last *api.Deployment // the one seen last, asked why it failed only at the end
+	err := poll.Until(ctx, what, pollEvery, func() (bool, string, error) {
 		deps, _, err := c.api.Jobs().Deployments(jobID, false, nil)
 		if err != nil {
 			return false, "", fmt.Errorf("deployments of %s: %w", jobID, err)
@@ -26,14 +27,19 @@ func (c *Client) WaitDeployment(ctx context.Context, jobID string, version uint6
 			return false, "no deployment yet", nil
 		}
 		d := deps[i]
+		last = d
 		switch d.Status {
 		case api.DeploymentStatusSuccessful:
 			return true, "", nil
 		case api.DeploymentStatusFailed, api.DeploymentStatusCancelled:
 			return false, "", fmt.Errorf("%s: %s: %s (%s%s)", what, d.Status, d.StatusDescription, progress(d), c.lastFailure(d))
 		}
-		return false, progress(d) + c.lastFailure(d), nil
+		return false, progress(d), nil
 	})
+	if err != nil && ctx.Err() != nil && last != nil {
+		return fmt.Errorf("%w%s", err, c.lastFailure(last))
+	}
+	return err
 }
 
 // progress says how far each group of a deployment is.

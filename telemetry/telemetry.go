@@ -114,7 +114,7 @@ func (t *Telemetry) startMetrics(res *resource.Resource) error {
 	// Exemplars link metrics to traces, but Prometheus' text format cannot carry them:
 	// offering every measurement to a reservoir would be work for nothing.
 	t.meters = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res),
-		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter), sdkmetric.WithView(dropBodySizes))
+		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
 	otel.SetMeterProvider(t.meters)
 	return nil
 }
@@ -146,11 +146,6 @@ func (t *Telemetry) startTracing(ctx context.Context, c Settings, target string,
 	}
 	return nil
 }
-
-// dropBodySizes drops otelhttp's request and response body size histograms: DockerCoins'
-// bodies are a few bytes, and recording them cost as much as the latency histogram.
-var dropBodySizes = sdkmetric.NewView(sdkmetric.Instrument{Name: "http.*.body.size"},
-	sdkmetric.Stream{Aggregation: sdkmetric.AggregationDrop{}})
 
 // Tracing reports whether spans are exported.
 func (t *Telemetry) Tracing() bool { return t.tracing != nil }

@@ -194,8 +194,9 @@ func (t *traces) waterfall(tr jaeger.Trace) Waterfall {
 		}
 	}
 	walk("", 0)
+	// The longest leaf is where time went, not the call that contains it.
 	for i := range w.Spans {
-		if s := &w.Spans[i]; s.Depth > 0 && (w.Longest == nil || s.Duration > w.Longest.Duration) && leaf(w.Spans, s.ID) {
+		if s := &w.Spans[i]; s.Depth > 0 && (w.Longest == nil || s.Duration > w.Longest.Duration) && len(children[s.ID]) == 0 {
 			w.Longest = s
 		}
 	}
@@ -203,12 +204,6 @@ func (t *traces) waterfall(tr jaeger.Trace) Waterfall {
 		w.UIURL = strings.TrimRight(t.uiURL, "/") + "/trace/" + tr.TraceID
 	}
 	return w
-}
-
-// leaf reports whether no span has id as its parent: the longest leaf is where time
-// went, not the call that contains it.
-func leaf(spans []WaterfallSpan, id string) bool {
-	return !slices.ContainsFunc(spans, func(s WaterfallSpan) bool { return s.Parent == id })
 }
 
 // rootSpan is the span without a parent in the trace.
@@ -254,7 +249,7 @@ func (t *traces) handleLoops(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "Jaeger: " + shortError(err)})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"loops": loops, "ui_url": t.uiURL})
+	writeJSON(w, http.StatusOK, map[string]any{"loops": loops})
 }
 
 // handleLoop answers one loop's waterfall and its flush.
