@@ -49,14 +49,14 @@ func TestNomadACLsOnACluster(t *testing.T) {
 	if b, _ := os.ReadFile(file); strings.TrimSpace(string(b)) != s.NomadACL.Management || s.NomadACL.Management == "" {
 		t.Errorf("the token file does not hold the stack's management token")
 	}
-	webuiToken := func() string {
+	webuiToken := func(t *testing.T) string {
 		v, _, err := s.Nomad.API().Variables().Read("nomad/jobs/dockercoins/webui", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return v.Items["nomad_token"]
 	}
-	scaleToken := webuiToken()
+	scaleToken := webuiToken(t)
 	if scaleToken == "" || scaleToken == s.NomadACL.Management {
 		t.Fatalf("the web UI's variable holds no token of its own (%q)", scaleToken)
 	}
@@ -71,7 +71,7 @@ func TestNomadACLsOnACluster(t *testing.T) {
 		body                     []byte
 		want                     int
 	}
-	check := func(tries ...try) {
+	check := func(t *testing.T, tries ...try) {
 		t.Helper()
 		for _, tr := range tries {
 			code, body := nomadRequest(t, tr.method, base+tr.path, tr.token, tr.body)
@@ -87,7 +87,7 @@ func TestNomadACLsOnACluster(t *testing.T) {
 	}
 
 	t.Run("anonymous", func(t *testing.T) {
-		check(
+		check(t,
 			try{"anonymous", "", "GET", "jobs", nil, 403},
 			try{"anonymous", "", "GET", "job/dockercoins", nil, 403},
 			try{"anonymous", "", "PUT", "jobs", probe, 403},
@@ -117,7 +117,7 @@ func TestNomadACLsOnACluster(t *testing.T) {
 	})
 
 	t.Run("web UI token, scaling on", func(t *testing.T) {
-		check(
+		check(t,
 			try{"the web UI", scaleToken, "GET", "job/dockercoins", nil, 200},
 			try{"the web UI", scaleToken, "GET", "job/dockercoins/scale", nil, 200},
 			try{"the web UI", scaleToken, "PUT", "jobs", probe, 403},
@@ -157,11 +157,11 @@ func TestNomadACLsOnACluster(t *testing.T) {
 		if err := lab.Deploy(ctx, s, app); err != nil {
 			t.Fatal(err)
 		}
-		readToken := webuiToken()
+		readToken := webuiToken(t)
 		if readToken == "" || readToken == scaleToken {
 			t.Fatalf("with scaling off the web UI kept the token that scales (%q)", readToken)
 		}
-		check(
+		check(t,
 			try{"the web UI (scaling off)", readToken, "GET", "job/dockercoins", nil, 200},
 			try{"the web UI (scaling off)", readToken, "PUT", "jobs", probe, 403},
 			try{"the web UI (scaling off)", readToken, "GET", "var/nomad/jobs/redis/redis", nil, 403},
@@ -200,7 +200,7 @@ func TestNomadACLsOnACluster(t *testing.T) {
 
 	t.Run("management", func(t *testing.T) {
 		m := s.NomadACL.Management
-		check(
+		check(t,
 			try{"the operator", m, "GET", "jobs", nil, 200},
 			try{"the operator", m, "GET", "var/nomad/jobs/redis/redis", nil, 200},
 			try{"the operator", m, "GET", "nodes", nil, 200},

@@ -168,23 +168,7 @@ func withToken(t *testing.T, method, url, header, token string, body []byte) (in
 }
 
 // redisPing sends a plain PING to addr and returns what came back, or why nothing did.
-func redisPing(addr string) string {
-	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		return "no answer: " + err.Error()
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(2 * time.Second))
-	if _, err := conn.Write([]byte("PING\r\n")); err != nil {
-		return "no answer: " + err.Error()
-	}
-	b := make([]byte, 128)
-	n, err := conn.Read(b)
-	if n == 0 {
-		return fmt.Sprintf("no answer: %v", err)
-	}
-	return strings.TrimSpace(string(b[:n]))
-}
+func redisPing(addr string) string { return redisSend(addr, "PING") }
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")

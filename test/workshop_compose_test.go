@@ -44,10 +44,7 @@ func TestWorkshopOnCompose(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	ensureDocker(ctx, t)
-	tools, err := lab.FindTools()
-	if err != nil {
-		t.Fatal(err)
-	}
+	tools := testbed.Tools(t)
 	start := time.Now()
 	var built bytes.Buffer
 	if err := lab.BuildImages(ctx, testbed.Root(), lab.ImageCacheDir(), tools, &built); err != nil {

@@ -70,12 +70,11 @@ func BenchmarkScaling(b *testing.B) {
 // contender is one of the two stacks BenchmarkRawLoop compares: its processes and how
 // to read the loops they completed.
 type contender struct {
-	procs  func() []*testbed.Service
-	loops  func() int64
-	done   int64         // loops completed while measured
-	took   time.Duration // time measured
-	cpu    map[string]time.Duration
-	paused bool
+	procs func() []*testbed.Service
+	loops func() int64
+	done  int64         // loops completed while measured
+	took  time.Duration // time measured
+	cpu   map[string]time.Duration
 }
 
 // measure resumes c, lets it settle, counts its loops and CPU over d, and pauses it
