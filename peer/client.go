@@ -122,6 +122,7 @@ func (c *Client) try(ctx context.Context, addr string, r Request) ([]byte, error
 	if r.ContentType != "" {
 		req.Header.Set("Content-Type", r.ContentType)
 	}
+	joinTrace(ctx, req)
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient

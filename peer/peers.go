@@ -70,7 +70,7 @@ func (c *Settings) Connect(ctx context.Context, log *slog.Logger, id Identity) (
 		if id != nil {
 			t.TLSClientConfig = id.ClientTLS(name)
 		}
-		p.http[name] = &http.Client{Transport: tracedTransport(t)}
+		p.http[name] = &http.Client{Transport: measuredTransport(t)}
 		if len(addrs) > 0 {
 			p.resolvers[name] = Static{name: addrs}
 			log.Info("peer at fixed address", "peer", name, "addrs", addrs)

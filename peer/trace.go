@@ -1,49 +1,45 @@
 package peer
 
 import (
+	"context"
 	"net/http"
 	"time"
 
 	"github.com/dockercoins/dockercoins/telemetry"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
-	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
-// tracedTransport measures calls and joins them to the caller's trace, unless
-// telemetry is switched off. The global tracer provider, given once, follows whatever
-// telemetry installs later.
-func tracedTransport(base *http.Transport) http.RoundTripper {
-	return &traced{
-		base:    base,
-		traced:  otelhttp.NewTransport(base, otelhttp.WithTracerProvider(otel.GetTracerProvider()), otelhttp.WithMeterProvider(metricnoop.NewMeterProvider())),
-		metrics: telemetry.NewClientMetrics(),
-	}
+// measuredTransport measures calls, unless telemetry is switched off.
+func measuredTransport(base *http.Transport) http.RoundTripper {
+	return &measured{base: base, metrics: telemetry.NewClientMetrics()}
 }
 
-type traced struct {
+type measured struct {
 	base    *http.Transport
-	traced  http.RoundTripper
 	metrics *telemetry.ClientMetrics
 }
 
-// RoundTrip sends r through otelhttp, which makes the client span and passes the trace
-// on, only when r is part of a trace: a worker's loop with tracing off is not, and
-// skipping otelhttp there saves a copy of every request and its wrapped body.
-func (t *traced) RoundTrip(r *http.Request) (*http.Response, error) {
+func (t *measured) RoundTrip(r *http.Request) (*http.Response, error) {
 	if telemetry.Disabled() {
 		return t.base.RoundTrip(r)
 	}
 	start := time.Now()
-	via := http.RoundTripper(t.base)
-	if trace.SpanContextFromContext(r.Context()).IsValid() {
-		via = t.traced
-	}
-	resp, err := via.RoundTrip(r)
+	resp, err := t.base.RoundTrip(r)
 	t.metrics.Record(r, resp, err, time.Since(start))
 	return resp, err
 }
 
 // CloseIdleConnections lets http.Client.CloseIdleConnections reach the pool underneath.
-func (t *traced) CloseIdleConnections() { t.base.CloseIdleConnections() }
+func (t *measured) CloseIdleConnections() { t.base.CloseIdleConnections() }
+
+// joinTrace passes the trace of ctx on to the peer in req's traceparent header. The
+// caller's own span (the worker's "rng" or "hasher" step) is the parent of the peer's
+// server span: a client span of its own in between would say nothing the step does not.
+func joinTrace(ctx context.Context, req *http.Request) {
+	if telemetry.Disabled() || !trace.SpanContextFromContext(ctx).IsValid() {
+		return
+	}
+	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
+}

@@ -117,26 +117,6 @@ func (c *ClientMetrics) Record(r *http.Request, resp *http.Response, err error, 
 	c.d.record(r, k, d)
 }
 
-// serverMetrics measures the requests a handler serves.
-func serverMetrics(m metric.Meter, h http.Handler) http.Handler {
-	d := newRequestDurations(m, "http.server.request.duration", "Duration of HTTP server requests.")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusWriter{ResponseWriter: w}
-		h.ServeHTTP(rec, r)
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		// The mux has set the pattern it chose on r by now.
-		k := requestKey{method: r.Method, route: routeOf(r.Pattern), host: r.Host, scheme: scheme, status: rec.code()}
-		if k.status >= 500 {
-			k.errType = strconv.Itoa(k.status)
-		}
-		d.record(r, k, time.Since(start))
-	})
-}
-
 // routeOf is a mux pattern without its method, as http.route wants it.
 func routeOf(pattern string) string {
 	for i := 0; i < len(pattern); i++ {

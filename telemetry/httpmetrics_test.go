@@ -45,7 +45,7 @@ func TestServerMetricsCountPerRouteAndStatus(t *testing.T) {
 		}
 		w.Write([]byte("ok"))
 	})
-	h := serverMetrics(meter, mux)
+	h := instrument(meter, nil, mux)
 	for _, path := range []string{"/1", "/2", "/bad"} {
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "http://svc:8001"+path, nil))
 	}

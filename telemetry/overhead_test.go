@@ -7,12 +7,13 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 )
 
-// benchRequests measures one traced call through the whole HTTP stack: a client span,
-// a server span and one span inside, like a worker's call to rng.
+// benchRequests measures one traced call through the whole HTTP stack: the caller's
+// span passed on in traceparent, a server span and one span inside, like a worker's
+// call to rng.
 func benchRequests(b *testing.B, env map[string]string) {
 	tel, err := Start(context.Background(), parse(b, "rng", env), quiet())
 	if err != nil {
@@ -27,13 +28,14 @@ func benchRequests(b *testing.B, env map[string]string) {
 	})
 	srv := httptest.NewServer(tel.Handler(mux))
 	defer srv.Close()
-	client := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport, otelhttp.WithTracerProvider(otel.GetTracerProvider()))}
+	client := &http.Client{Transport: http.DefaultTransport}
 	tracer := otel.Tracer("bench")
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
 		ctx, span := tracer.Start(context.Background(), "loop")
 		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/32", nil)
+		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
 		resp, err := client.Do(req)
 		if err != nil {
 			b.Fatal(err)

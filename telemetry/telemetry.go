@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -23,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/exemplar"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
@@ -163,16 +163,11 @@ func (t *Telemetry) Metrics() http.Handler {
 func (t *Telemetry) Handler(h http.Handler) http.Handler {
 	served := h
 	if !t.disabled {
-		// Inside the span: the mux sets the route on the request the span handler passes on.
-		served = serverMetrics(t.meters.Meter(ScopeName), h)
+		var tracer trace.Tracer // nil: tracing off, the caller's trace context only passed on
 		if t.tracing != nil {
-			// Spans are named for the route the service's mux picks, such as "GET /{n}". The
-			// tracer provider is given, not looked up per request, which costs allocations.
-			served = otelhttp.NewHandler(served, "", otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()),
-				otelhttp.WithTracerProvider(otel.GetTracerProvider()))
-		} else {
-			served = joinTrace(served)
+			tracer = t.tracing.Tracer(ScopeName)
 		}
+		served = instrument(t.meters.Meter(ScopeName), tracer, h)
 	}
 	metrics := t.Metrics()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -181,16 +176,6 @@ func (t *Telemetry) Handler(h http.Handler) http.Handler {
 			return
 		}
 		served.ServeHTTP(w, r)
-	})
-}
-
-// joinTrace puts the caller's trace context, when it sent one, in the request's context.
-func joinTrace(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Traceparent") != "" {
-			r = r.WithContext(otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header)))
-		}
-		h.ServeHTTP(w, r)
 	})
 }
 

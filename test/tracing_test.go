@@ -79,15 +79,13 @@ func TestLoopTraceJoinsWorkerRngAndHasher(t *testing.T) {
 	want := map[[2]string][]string{
 		{"worker", "pause"}:              {"worker:pause", "worker:loop"},
 		{"worker", "count"}:              {"worker:count", "worker:loop"},
-		{"rng", "wait for entropy slot"}: {"rng:wait for entropy slot", "rng:GET /{n}", "worker:HTTP GET", "worker:rng", "worker:loop"},
-		{"rng", "hold entropy slot"}:     {"rng:hold entropy slot", "rng:GET /{n}", "worker:HTTP GET", "worker:rng", "worker:loop"},
-		{"hasher", "POST /{$}"}:          {"hasher:POST /{$}", "worker:HTTP POST", "worker:hasher", "worker:loop"},
+		{"rng", "wait for entropy slot"}: {"rng:wait for entropy slot", "rng:GET /{n}", "worker:rng", "worker:loop"},
+		{"rng", "hold entropy slot"}:     {"rng:hold entropy slot", "rng:GET /{n}", "worker:rng", "worker:loop"},
+		{"hasher", "POST /{$}"}:          {"hasher:POST /{$}", "worker:hasher", "worker:loop"},
 		{"worker", "loop"}:               {"worker:loop"},
 		{"worker", "hasher"}:             {"worker:hasher", "worker:loop"},
 		{"worker", "rng"}:                {"worker:rng", "worker:loop"},
-		{"worker", "HTTP GET"}:           {"worker:HTTP GET", "worker:rng", "worker:loop"},
-		{"rng", "GET /{n}"}:              {"rng:GET /{n}", "worker:HTTP GET", "worker:rng", "worker:loop"},
-		{"worker", "HTTP POST"}:          {"worker:HTTP POST", "worker:hasher", "worker:loop"},
+		{"rng", "GET /{n}"}:              {"rng:GET /{n}", "worker:rng", "worker:loop"},
 	}
 	for key, chain := range want {
 		s, ok := findSpan(tr, key[0], key[1])

@@ -20,8 +20,12 @@ import (
 // held for RNG_DELAY by each request, so that requests queue and rng becomes the
 // bottleneck the workshop teaches.
 
-// tracer makes the spans that split a request's time into queueing and work.
-var tracer = otel.Tracer("github.com/dockercoins/dockercoins/services/rng")
+// tracer makes the spans that split a request's time into queueing and work, for a
+// request whose trace is sampled; others get noSpan and build no attributes.
+var (
+	tracer = otel.Tracer("github.com/dockercoins/dockercoins/services/rng")
+	noSpan = trace.SpanFromContext(context.Background())
+)
 
 func newEntropy(slots, queueMax int, delay time.Duration) *entropy {
 	slots = max(slots, 1)
@@ -54,9 +58,12 @@ func (e *busyError) Error() string {
 func (e *entropy) acquire(ctx context.Context) error {
 	ahead := e.waiting.Add(1) - 1
 	defer e.waiting.Add(-1)
-	ctx, wait := tracer.Start(ctx, dockercoins.SpanWait, trace.WithAttributes(
-		attribute.Int64("rng.waiting_ahead", ahead), attribute.Int("rng.slots", e.size)))
-	defer wait.End()
+	wait := noSpan
+	if trace.SpanFromContext(ctx).IsRecording() {
+		ctx, wait = tracer.Start(ctx, dockercoins.SpanWait, trace.WithAttributes(
+			attribute.Int64("rng.waiting_ahead", ahead), attribute.Int("rng.slots", e.size)))
+		defer wait.End()
+	}
 	if ahead >= e.queueMax {
 		if e.slots.TryAcquire(1) {
 			return nil // a free slot, taken: no line to wait in
@@ -79,8 +86,11 @@ func generate(ctx context.Context, e *entropy, n int) ([]byte, error) {
 		return nil, err
 	}
 	defer e.slots.Release(1)
-	_, hold := tracer.Start(ctx, dockercoins.SpanHold, trace.WithAttributes(attribute.Int("rng.bytes", n)))
-	defer hold.End()
+	hold := noSpan
+	if trace.SpanFromContext(ctx).IsRecording() {
+		_, hold = tracer.Start(ctx, dockercoins.SpanHold, trace.WithAttributes(attribute.Int("rng.bytes", n)))
+		defer hold.End()
+	}
 	if err := pause.For(ctx, e.delay); err != nil {
 		hold.SetStatus(codes.Error, "caller left while holding the slot")
 		return nil, err

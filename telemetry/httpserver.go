@@ -1,0 +1,83 @@
+package telemetry
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// This file instruments the requests a service serves: one wrapper for the duration
+// metric and the server span, sharing one status-recording writer. otelhttp's handler
+// did the span before, at a cost in every request, sampled or not: the semantic
+// conventions' attributes built anew, the writer and body wrapped, a span started even
+// for a trace nobody keeps. Here a request whose trace is not sampled costs the
+// header's parsing and a non-recording span; only a sampled one gets its attributes.
+
+// instrument measures the requests h serves and, with a tracer, wraps each in a server
+// span named for the route the mux picks (such as "GET /{n}"), child of the caller's
+// span when the request carries a traceparent. With a nil tracer (tracing off) the
+// caller's trace context is still taken in, so logs and onward calls keep its trace ID.
+func instrument(m metric.Meter, tracer trace.Tracer, h http.Handler) http.Handler {
+	d := newRequestDurations(m, "http.server.request.duration", "Duration of HTTP server requests.")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ctx := r.Context()
+		if r.Header.Get("Traceparent") != "" {
+			ctx = otel.GetTextMapPropagator().Extract(ctx, propagation.HeaderCarrier(r.Header))
+		}
+		span := trace.SpanFromContext(ctx)
+		if tracer != nil {
+			ctx, span = tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer))
+			defer span.End()
+		}
+		if ctx != r.Context() {
+			r = r.WithContext(ctx)
+		}
+		rec := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(rec, r)
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		// The mux has set the pattern it chose on r by now.
+		k := requestKey{method: r.Method, route: routeOf(r.Pattern), host: r.Host, scheme: scheme, status: rec.code()}
+		if k.status >= 500 {
+			k.errType = strconv.Itoa(k.status)
+		}
+		d.record(r, k, time.Since(start))
+		if span.IsRecording() {
+			nameServerSpan(span, r, k)
+		}
+	})
+}
+
+// nameServerSpan gives a sampled server span its route name and the attributes the
+// semantic conventions ask of one.
+func nameServerSpan(span trace.Span, r *http.Request, k requestKey) {
+	if r.Pattern != "" {
+		span.SetName(r.Pattern)
+	}
+	attrs := []attribute.KeyValue{
+		attribute.String("http.request.method", k.method),
+		attribute.String("url.path", r.URL.Path),
+		attribute.String("url.scheme", k.scheme),
+		attribute.String("server.address", r.Host),
+		attribute.String("network.peer.address", r.RemoteAddr),
+		attribute.Int("http.response.status_code", k.status),
+	}
+	if k.route != "" {
+		attrs = append(attrs, attribute.String("http.route", k.route))
+	}
+	span.SetAttributes(attrs...)
+	if k.errType != "" {
+		span.SetAttributes(attribute.String("error.type", k.errType))
+		span.SetStatus(codes.Error, http.StatusText(k.status))
+	}
+}
