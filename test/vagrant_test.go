@@ -141,12 +141,14 @@ func TestVagrantDockerLab(t *testing.T) {
 	})
 
 	t0 := time.Now()
-	if b, err := vagrant(ctx, "up", "--provider=docker"); err != nil {
-		t.Fatalf("vagrant up: %v\n%s", err, b)
+	upOut, err := vagrant(ctx, "up", "--provider=docker")
+	if err != nil {
+		t.Fatalf("vagrant up: %v\n%s", err, upOut)
 	}
 	t.Logf("vagrant up --provider=docker, 3 nodes: %.0fs", time.Since(t0).Seconds())
 
 	sec := vagrantSecrets(t, root, secretsFile)
+	noSecretIn(t, "vagrant up's output", upOut, sec)
 	server := vagrantLabSubnet + ".11"
 	cc := consulClient(t, server+":8500", sec.ConsulManagement)
 	alive := 0
@@ -186,11 +188,12 @@ func TestVagrantDockerLab(t *testing.T) {
 
 	// As the README's steps: the jobs' secrets (Nomad variables) from the host, then the
 	// jobs with raw_exec, the driver the containers' clients offer.
-	if b, err := command(ctx, filepath.Join(root, "bin", "lab", "dockercoins"), "secrets"); err != nil {
-		t.Fatalf("dockercoins secrets: %v\n%s", err, b)
-	} else {
-		t.Logf("dockercoins secrets: %s", strings.TrimSpace(b))
+	secretsOut, err := command(ctx, filepath.Join(root, "bin", "lab", "dockercoins"), "secrets")
+	if err != nil {
+		t.Fatalf("dockercoins secrets: %v\n%s", err, secretsOut)
 	}
+	t.Logf("dockercoins secrets: %s", strings.TrimSpace(secretsOut))
+	noSecretIn(t, "dockercoins secrets' output", secretsOut, sec)
 	checkVagrantVariables(t, c, sec)
 	run(t, c, "redis.nomad.hcl", redisVars(t, "driver", "raw_exec"), nil)
 	run(t, c, "dockercoins.nomad.hcl", nomad.Vars{"bin_dir": "/vagrant/bin", "driver": "raw_exec"}, nil)
@@ -352,6 +355,18 @@ func checkVagrantVariables(t *testing.T, c *nomad.Client, sec lab.VagrantSecrets
 		}
 	}
 	t.Logf("Nomad variables: rng, hasher, worker, webui each hold a Consul token of their own; webui a Nomad token")
+}
+
+// noSecretIn fails if out, what a command printed, holds one of the lab's secrets.
+func noSecretIn(t *testing.T, what, out string, sec lab.VagrantSecrets) {
+	t.Helper()
+	for _, s := range []string{sec.ConsulManagement, sec.ConsulAgent, sec.NomadConsul, sec.NomadManagement} {
+		if strings.Contains(out, s) {
+			t.Errorf("%s shows one of the lab's secrets", what)
+			return
+		}
+	}
+	t.Logf("%s (%d lines): no secret", what, strings.Count(out, "\n"))
 }
 
 // checkNoSecretIn fails if any file of the repository's working tree holds one of the
