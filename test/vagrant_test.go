@@ -195,8 +195,11 @@ func TestVagrantDockerLab(t *testing.T) {
 	t.Logf("dockercoins secrets: %s", strings.TrimSpace(secretsOut))
 	noSecretIn(t, "dockercoins secrets' output", secretsOut, sec)
 	checkVagrantVariables(t, c, sec)
-	run(t, c, "redis.nomad.hcl", redisVars(t, "driver", "raw_exec"), nil)
-	run(t, c, "dockercoins.nomad.hcl", nomad.Vars{"bin_dir": "/vagrant/bin", "driver": "raw_exec"}, nil)
+	jobs := vagrantfileStep(t, root, "nomad job run")
+	if b, err := vagrant(ctx, "ssh", "node1", "-c", jobs); err != nil {
+		t.Fatalf("vagrant ssh node1 -c '%s': %v\n%s", jobs, err, b)
+	}
+	t.Logf("the Vagrantfile's step, vagrant ssh node1 -c '%s': done", jobs)
 	r := redisOf(t, c)
 	waitHashesRise(t, r, 0, 60*time.Second)
 	before := speed(t, r, 15*time.Second)
@@ -212,9 +215,10 @@ func TestVagrantDockerLab(t *testing.T) {
 		}
 	})
 
-	// The README's step on node1: the operator's token from its root-only file, the
-	// address from the login shell's profile.
-	scale := `export NOMAD_TOKEN=$(sudo cat /etc/dockercoins-lab/nomad-management.token) && nomad job scale dockercoins worker 6`
+	// The Vagrantfile's step on node1, to 6 workers: the operator's token from its
+	// root-only file, the address from the login shell's profile.
+	scale := vagrantfileStep(t, root, "nomad job scale dockercoins worker 10")
+	scale = strings.Replace(scale, "worker 10", "worker 6", 1)
 	if b, err := vagrant(ctx, "ssh", "node1", "-c", scale); err != nil {
 		t.Fatalf("vagrant ssh node1 -c '%s': %v\n%s", scale, err, b)
 	}
@@ -230,6 +234,28 @@ func TestVagrantDockerLab(t *testing.T) {
 		t.Errorf("speed rose from %.2f to only %.2f hashes/s with 6 workers", before, after)
 	}
 	checkNoSecretIn(t, root, sec)
+}
+
+// vagrantfileStep is the command of the Vagrantfile's header comment that runs on node1
+// (`vagrant ssh node1 -c '<command>'`) and holds what: the test runs the steps as
+// written there.
+func vagrantfileStep(t *testing.T, root, what string) string {
+	t.Helper()
+	vf, err := os.ReadFile(filepath.Join(root, "Vagrantfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ssh = "vagrant ssh node1 -c '"
+	for _, line := range strings.Split(string(vf), "\n") {
+		if !strings.HasPrefix(line, "#") {
+			break // the header ends
+		}
+		if _, cmd, ok := strings.Cut(line, ssh); ok && strings.Contains(cmd, what) && strings.HasSuffix(cmd, "'") {
+			return strings.TrimSuffix(cmd, "'")
+		}
+	}
+	t.Fatalf("the Vagrantfile's header has no step %s%s...'", ssh, what)
+	return ""
 }
 
 // vagrantSecrets reads the lab's secrets file the Vagrantfile made, which must be the
