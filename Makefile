@@ -14,8 +14,11 @@ deps: ## install the Debian packages `make up`, `cluster` and `bench` need (need
 deps-test: ## install those and the ones only the tests use: chromium, vagrant (needs root)
 	@lab/deps.sh test
 
-build: ## build the four services into bin/
+# bin/lab/dockercoins: the control program the Vagrant lab's server runs as it is
+# provisioned (lab-acl); a folder of its own, as the exec chroot takes bin/'s files.
+build: ## build the four services into bin/, and bin/lab/dockercoins for the Vagrant lab
 	$(GO) build -o bin/ ./cmd/rng ./cmd/hasher ./cmd/worker ./cmd/webui
+	$(GO) build -o bin/lab/ ./cmd/dockercoins
 
 tools: ## provide Consul, Nomad and Jaeger: compatible ones on PATH, else the pins built once into ~/.cache/dockercoins
 	@tools/install.sh >/dev/null

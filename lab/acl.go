@@ -101,37 +101,53 @@ func BootstrapConsul(ctx context.Context, addr, state string) (*ConsulACL, error
 	return a, a.configure(addr)
 }
 
-// bootstrapOnce returns the management token kept in file, or makes one with boot,
-// tried until the servers answer (they do once they have a leader), and keeps it there
-// (0600); made says it is new. An answer holding taken means another bootstrap came
-// first, whose token is lost to this stack.
+// bootstrapOnce returns the management token kept in file, or makes one with boot (see
+// untilBootstrapped) and keeps it there (0600); made says it is new.
 func bootstrapOnce(ctx context.Context, what, file, taken string, boot func() (string, error)) (secret string, made bool, err error) {
 	if b, err := os.ReadFile(file); err == nil {
 		return strings.TrimSpace(string(b)), false, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	err = poll.Until(ctx, what+": ACL bootstrap", agentPoll, func() (bool, string, error) {
-		s, err := boot()
-		if err != nil {
-			if strings.Contains(err.Error(), taken) {
-				return false, "", fmt.Errorf("%s was bootstrapped by someone else and %s is gone: stop the stack and start afresh", what, file)
-			}
-			return false, err.Error(), nil
-		}
-		secret = s
-		return true, "", nil
-	})
+	secret, err = untilBootstrapped(ctx, what, taken, file+" is gone: stop the stack and start afresh", boot)
 	if err != nil {
 		return "", false, err
 	}
 	return secret, true, os.WriteFile(file, []byte(secret+"\n"), 0o600)
 }
 
+// untilBootstrapped calls boot, which bootstraps the ACLs and returns the management
+// token, until the servers answer (they do once they have a leader), for up to 30 s.
+// An answer holding taken means another bootstrap came first, whose token this stack
+// does not hold: hint says what to do then.
+func untilBootstrapped(ctx context.Context, what, taken, hint string, boot func() (string, error)) (secret string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = poll.Until(ctx, what+": ACL bootstrap", agentPoll, func() (bool, string, error) {
+		s, err := boot()
+		if err != nil {
+			if strings.Contains(err.Error(), taken) {
+				return false, "", fmt.Errorf("%s was bootstrapped by someone else and %s", what, hint)
+			}
+			return false, err.Error(), nil
+		}
+		secret = s
+		return true, "", nil
+	})
+	return secret, err
+}
+
 // configure writes the stack's policies unless they exist, gives the anonymous token the
 // dns policy and the agent at addr its agent token: what follows the bootstrap, safe to
 // do again on a stack configured already.
 func (a *ConsulACL) configure(addr string) error {
+	if err := a.policies(); err != nil {
+		return err
+	}
+	return a.SetAgentToken(addr)
+}
+
+// policies writes the stack's policies unless they exist and gives the anonymous token
+// the dns policy.
+func (a *ConsulACL) policies() error {
 	for name, rules := range consulPolicies {
 		if _, err := a.policy(name, rules); err != nil {
 			return err
@@ -143,7 +159,7 @@ func (a *ConsulACL) configure(addr string) error {
 		Policies: []*api.ACLTokenPolicyLink{{Name: "dns"}}}, nil); err != nil {
 		return fmt.Errorf("consul anonymous token: %w", err)
 	}
-	return a.SetAgentToken(addr)
+	return nil
 }
 
 func newConsulACL(addr, secret string) (*ConsulACL, error) {
@@ -170,19 +186,33 @@ func (a *ConsulACL) policy(name, rules string) (*api.ACLPolicy, error) {
 // Token returns the secret of the token described as desc holding policy, creating
 // the policy (from rules) and the token the first time.
 func (a *ConsulACL) Token(desc, policy, rules string) (string, error) {
+	return a.token(desc, policy, rules, "")
+}
+
+// token is Token, and with secret set, the token's secret is that one, given by the
+// operator (a UUID) rather than made by Consul: an agent configured with it before the
+// token exists is let in once it does. A token of that description with another secret
+// (the lab's secrets were made anew) is replaced.
+func (a *ConsulACL) token(desc, policy, rules, secret string) (string, error) {
 	list, _, err := a.client.ACL().TokenList(nil)
 	if err != nil {
 		return "", fmt.Errorf("consul tokens: %w", err)
 	}
 	for _, t := range list {
-		if t.Description == desc {
+		if t.Description != desc {
+			continue
+		}
+		if secret == "" || t.SecretID == secret {
 			return t.SecretID, nil
+		}
+		if _, err := a.client.ACL().TokenDelete(t.AccessorID, nil); err != nil {
+			return "", fmt.Errorf("consul token %q with an old secret: %w", desc, err)
 		}
 	}
 	if _, err := a.policy(policy, rules); err != nil {
 		return "", err
 	}
-	t, _, err := a.client.ACL().TokenCreate(&api.ACLToken{Description: desc,
+	t, _, err := a.client.ACL().TokenCreate(&api.ACLToken{Description: desc, SecretID: secret,
 		Policies: []*api.ACLTokenPolicyLink{{Name: policy}}}, nil)
 	if err != nil {
 		return "", fmt.Errorf("consul token %q: %w", desc, err)
@@ -201,13 +231,24 @@ func (a *ConsulACL) ServiceToken(svc string) (string, error) {
 
 // NomadToken is the token Nomad's agents register the jobs' services with.
 func (a *ConsulACL) NomadToken() (string, error) {
-	return a.Token("nomad agents", "nomad", consulPolicies["nomad"])
+	return a.nomadToken("")
+}
+
+// nomadToken is NomadToken, with the given secret if not "" (see token).
+func (a *ConsulACL) nomadToken(secret string) (string, error) {
+	return a.token("nomad agents", "nomad", consulPolicies["nomad"], secret)
+}
+
+// agentToken is the token every Consul agent registers its node with, with the given
+// secret if not "" (see token).
+func (a *ConsulACL) agentToken(secret string) (string, error) {
+	return a.token("consul agents", "agent", consulPolicies["agent"], secret)
 }
 
 // SetAgentToken gives the Consul agent at addr the agent token, with which it
 // registers its node and syncs its services (the agents persist it).
 func (a *ConsulACL) SetAgentToken(addr string) error {
-	secret, err := a.Token("consul agents", "agent", consulPolicies["agent"])
+	secret, err := a.agentToken("")
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,7 @@ func Deploy(ctx context.Context, s *Stack, a App) error {
 				return fmt.Errorf("webui_scaling: %w", err)
 			}
 		}
-		if err := writeWebUIToken(ctx, s, scaling); err != nil {
+		if err := WriteWebUIToken(ctx, s, scaling); err != nil {
 			return err
 		}
 	}

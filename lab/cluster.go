@@ -103,8 +103,8 @@ func (c *Cluster) provision(ctx context.Context, node *Node, name, roles string)
 			return err
 		}
 	}
-	// The ACLs are the cluster's own: the Vagrant lab renders the same templates
-	// without them.
+	// The ACLs, bootstrapped here: node.sh renders them itself only with given secrets
+	// (LAB_ACL, the Vagrant lab's), which this cluster does not make in advance.
 	for _, agent := range []string{"consul", "nomad"} {
 		aclConf, err := os.ReadFile(filepath.Join(c.Root, "lab", agent, "acl.hcl"))
 		if err == nil {

@@ -45,22 +45,65 @@ type NomadACL struct {
 // <state>/nomad-management.token (0600). A state folder that holds a token already is
 // only read.
 func BootstrapNomad(ctx context.Context, addr, state string) (*NomadACL, error) {
+	boot, err := nomadBootstrap(addr, "")
+	if err != nil {
+		return nil, err
+	}
+	secret, _, err := bootstrapOnce(ctx, "nomad at "+addr, filepath.Join(state, NomadTokenFile), nomadBootstrapped, boot)
+	if err != nil {
+		return nil, err
+	}
+	return newNomadACL(addr, secret)
+}
+
+// BootstrapNomadWith bootstraps the ACLs of the Nomad server at addr with a management
+// token whose secret the operator gives (a UUID), as the Vagrant lab's provisioning
+// does on its server. A Nomad bootstrapped with that secret before (provisioning run
+// again) is left as it is.
+func BootstrapNomadWith(ctx context.Context, addr, secret string) (*NomadACL, error) {
+	if secret == "" {
+		return nil, errors.New("nomad ACL bootstrap: no management secret given")
+	}
+	boot, err := nomadBootstrap(addr, secret)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := untilBootstrapped(ctx, "nomad at "+addr, nomadBootstrapped, "the given management token is not its own", boot); err != nil {
+		return nil, err
+	}
+	return newNomadACL(addr, secret)
+}
+
+// nomadBootstrapped is how Nomad answers a second bootstrap.
+const nomadBootstrapped = "bootstrap already done"
+
+// nomadBootstrap returns what bootstraps the ACLs of the Nomad at addr and returns the
+// management token: with the given secret, or ("") one Nomad makes. With a secret, a
+// Nomad that knows it already counts as bootstrapped.
+func nomadBootstrap(addr, secret string) (func() (string, error), error) {
 	// A Config of its own, not api.DefaultConfig: no NOMAD_TOKEN from the environment.
 	anon, err := api.NewClient(&api.Config{Address: addr})
 	if err != nil {
 		return nil, fmt.Errorf("nomad at %q: %w", addr, err)
 	}
-	secret, _, err := bootstrapOnce(ctx, "nomad at "+addr, filepath.Join(state, NomadTokenFile), "bootstrap already done", func() (string, error) {
-		tok, _, err := anon.ACLTokens().Bootstrap(nil)
+	var mine *api.Client
+	if secret != "" {
+		if mine, err = api.NewClient(&api.Config{Address: addr, SecretID: secret}); err != nil {
+			return nil, fmt.Errorf("nomad at %q: %w", addr, err)
+		}
+	}
+	return func() (string, error) {
+		if mine != nil {
+			if _, _, err := mine.ACLTokens().Self(nil); err == nil {
+				return secret, nil
+			}
+		}
+		tok, _, err := anon.ACLTokens().BootstrapOpts(secret, nil)
 		if err != nil {
 			return "", err
 		}
 		return tok.SecretID, nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return newNomadACL(addr, secret)
+	}, nil
 }
 
 func newNomadACL(addr, secret string) (*NomadACL, error) {

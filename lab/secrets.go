@@ -23,8 +23,8 @@ const (
 // WriteSecrets gives every task its secrets through Nomad variables: each service's
 // Consul token (none where s has no Consul ACLs), and the Redis password, generated the
 // first time and kept after. A stack writes them as it starts, so any job run on it
-// finds them; `dockercoins secrets` writes them on a cluster made by hand. The web UI's
-// Nomad token, which Deploy writes, is kept.
+// finds them; `dockercoins secrets` writes them on the Vagrant lab. The web UI's Nomad
+// token, which Deploy writes, is kept.
 func WriteSecrets(ctx context.Context, s *Stack) error {
 	vars := s.Nomad.API().Variables()
 	password := ""
@@ -66,10 +66,11 @@ func WriteSecrets(ctx context.Context, s *Stack) error {
 // which its template hands the task as NOMAD_TOKEN.
 const webuiNomadToken = "nomad_token"
 
-// writeWebUIToken puts the web UI's Nomad token in its variable: the one that may
+// WriteWebUIToken puts the web UI's Nomad token in its variable: the one that may
 // scale the job if scaling is on, else the read-only one. Without Nomad ACLs there is
-// none to write.
-func writeWebUIToken(ctx context.Context, s *Stack, scaling bool) error {
+// none to write. Deploy calls it; `dockercoins secrets` does on the Vagrant lab, whose
+// jobs the operator runs.
+func WriteWebUIToken(ctx context.Context, s *Stack, scaling bool) error {
 	if s.NomadACL == nil {
 		return nil
 	}

@@ -92,20 +92,3 @@ func intentions(args []string, getenv func(string) string, stdout io.Writer) err
 	fmt.Fprintf(stdout, "the mesh's intentions are written to %s.\n", addr)
 	return nil
 }
-
-// secrets writes the jobs' secrets on a cluster the lab did not start (the Vagrant VMs),
-// whose Consul runs without ACLs: the Redis password, and empty Consul tokens.
-func secrets(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) != 0 {
-		return usagef("secrets takes no arguments")
-	}
-	c, addr, err := connect(getenv)
-	if err != nil {
-		return err
-	}
-	if err := lab.WriteSecrets(ctx, &lab.Stack{Nomad: c}); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "the jobs' secrets are in Nomad's variables at %s (nomad var get nomad/jobs/redis/redis).\n", addr)
-	return nil
-}

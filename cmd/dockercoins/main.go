@@ -48,7 +48,17 @@ const usage = `usage: dockercoins <command> [arguments]
   cluster up [-nodes 3]      a server and client nodes in network namespaces, then the app (root)
   cluster down               stop what cluster up started
   intentions                 write the mesh's intentions to Consul (CONSUL_HTTP_ADDR, with an operator CONSUL_HTTP_TOKEN)
-  secrets                    write the jobs' Nomad variables (Redis password; no Consul tokens) on a cluster made by hand (NOMAD_ADDR)
+  secrets [-file F] [-scaling]
+                             the Vagrant lab's jobs' secrets into Nomad's variables: each service's
+                             Consul token, the Redis password, the web UI's Nomad token (F: the lab's
+                             secrets, default $VAGRANT_DOTFILE_PATH or .vagrant, /dockercoins-lab.secrets;
+                             NOMAD_ADDR, default http://$LAB_SUBNET.11:4646; CONSUL_HTTP_ADDR, default its host:8500)
+  lab-token consul|nomad [-file F]
+                             print the Vagrant lab's Consul or Nomad management token
+  lab-acl consul|nomad [-file F] [-addr URL]
+                             on the Vagrant lab's server, as it is provisioned: Consul's policies and
+                             tokens, or Nomad's ACL bootstrap, with the node's secrets (default
+                             /etc/dockercoins-lab/acl.secrets)
   chaos [-faults a,b] [...]  a cluster of its own, faults injected while mining, the count checked (root)
   node-image                 build the Vagrant lab's node image for the docker provider (root)
   images                     build the images docker-compose.yml names, locally (cached in ~/.cache/dockercoins/images)
@@ -85,6 +95,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return intentions(args, getenv, stdout)
 	case "secrets":
 		return secrets(ctx, args, getenv, stdout)
+	case "lab-token":
+		return labToken(args, getenv, stdout)
+	case "lab-acl":
+		return labACL(ctx, args, stdout)
 	case "chaos":
 		return chaos(ctx, args, stdout)
 	case "node-image":

@@ -41,6 +41,15 @@ func TestUsageErrors(t *testing.T) {
 		{"compose-secrets", "-redis-addr", "10.0.0.1:6379", "-app-uid", "-2"},
 		{"compose-secrets", "-redis-addr", "10.0.0.1:6379", "extra"},
 		{"compose-token", "extra"},
+		{"secrets", "extra"},
+		{"secrets", "-scaling=maybe"},
+		{"lab-token"},
+		{"lab-token", "vault"},
+		{"lab-token", "nomad", "extra"},
+		{"lab-acl"},
+		{"lab-acl", "vault"},
+		{"lab-acl", "consul", "extra"},
+		{"lab-acl", "-file", "x", "nomad"},
 	} {
 		var out bytes.Buffer
 		err := run(context.Background(), args, getenv, &out)

@@ -75,6 +75,26 @@ start_daemon() {
 	echo $! >"$pidfile"
 }
 
+# http_ok <host> <port> <path>: whether a GET of path answers 200 (bash's /dev/tcp: a
+# node needs no curl). It waits at most 5 s for the answer.
+http_ok() {
+	local status
+	{
+		printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$3" "$1" >&3
+		read -r -t 5 _ status _ <&3
+	} 3<>"/dev/tcp/$1/$2" || return 1
+	[ "$status" = 200 ]
+}
+
+# secret_of <file> <name>: the value of the line <name>=<value> of a secrets file
+# (lab.VagrantSecrets), which must be a UUID: it goes into the agents' configs as is.
+secret_of() {
+	local v
+	v=$(sed -n "s/^$2=//p" "$1")
+	[[ $v =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || die "$1: no $2 (a UUID)"
+	printf '%s' "$v"
+}
+
 # wait_for <what> <seconds> <command...>: retries a command until it succeeds.
 wait_for() {
 	local what=$1 secs=$2

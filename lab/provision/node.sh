@@ -20,6 +20,16 @@
 #                systemd (also start the units dockercoins-consul, dockercoins-nomad) or
 #                daemon (also start the agents as background processes logging to
 #                <LAB_STATE>/<name>/consul.log and nomad.log: a container, no systemd)
+#   LAB_ACL      a secrets file (lab.VagrantSecrets: name=UUID lines, the Vagrant lab's
+#                /etc/dockercoins-lab/acl.secrets): turn on both agents' ACLs
+#                (lab/consul/acl.hcl, lab/nomad/acl.hcl) with the tokens it holds, in
+#                0600 files: every Consul agent's (consul_agent) and Nomad's Consul token
+#                (nomad_consul); a server also bootstraps Consul with consul_management.
+#                With LAB_INIT systemd or daemon, a server then runs `dockercoins lab-acl`
+#                (LAB_DOCKERCOINS, default bin/lab/dockercoins of the repository) to make
+#                the policies and tokens once Consul runs, and to bootstrap Nomad's ACLs
+#                with nomad_management once Nomad runs. Without LAB_ACL, no ACLs
+#                (`make cluster` adds its own and bootstraps them itself).
 # With systemd or daemon, consul and nomad are taken from PATH.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -52,6 +62,38 @@ fi
 if [[ $roles == *client* ]]; then
 	render "$LAB_DIR/nomad/client.hcl" "$state/nomad.d/client.hcl"
 fi
+acl=${LAB_ACL:-}
+if [ -n "$acl" ]; then
+	[ -r "$acl" ] || die "LAB_ACL: cannot read $acl"
+	cp "$LAB_DIR/consul/acl.hcl" "$state/consul.d/acl.hcl"
+	cp "$LAB_DIR/nomad/acl.hcl" "$state/nomad.d/acl.hcl"
+	agent_token=$(secret_of "$acl" consul_agent)
+	nomad_consul_token=$(secret_of "$acl" nomad_consul)
+	# The server's ACLs bootstrap themselves with the operator's token.
+	initial=
+	if [[ $roles == *server* ]]; then
+		initial=$(secret_of "$acl" consul_management)
+	fi
+	# The tokens' files are root's alone: the agents run as root, the tasks do not.
+	(
+		umask 077
+		{
+			echo "# Rendered by lab/provision/node.sh from LAB_ACL: this agent's Consul ACL tokens."
+			echo "acl {"
+			echo "  tokens {"
+			echo "    agent = \"$agent_token\""
+			[ -z "$initial" ] || echo "    initial_management = \"$initial\""
+			echo "  }"
+			echo "}"
+		} >"$state/consul.d/tokens.hcl"
+		cat >"$state/nomad.d/consul-token.hcl" <<HCL
+# Rendered by lab/provision/node.sh from LAB_ACL: Nomad's token for its Consul agent.
+consul {
+  token = "$nomad_consul_token"
+}
+HCL
+	)
+fi
 
 [ "$init" != none ] || exit 0
 
@@ -60,9 +102,24 @@ command -v nomad >/dev/null || die "nomad not found on PATH (make tools)"
 start() {
 	if [ "$init" = systemd ]; then start_unit "$@"; else start_daemon "$1" "$state" "${@:2}"; fi
 }
+# A server with ACLs sets them up with the control program, as the agents start.
+lab_acl() {
+	[ -n "$acl" ] && [[ $roles == *server* ]] || return 0
+	local bin=${LAB_DOCKERCOINS:-$LAB_DIR/../bin/lab/dockercoins}
+	[ -x "$bin" ] || die "$bin not found: run 'make build' on the host first"
+	"$bin" lab-acl "$@" -file "$acl"
+}
+consul_ip=${CLIENT_ADDR##* }
+consul_http=http://$consul_ip:8500
+nomad_http=http://$NODE_IP:4646
+# Readiness by the endpoints that answer without a token: Consul's leader (its HTTP API
+# is up, whether or not it has joined) and Nomad's health (it has a server).
 start consul "$(command -v consul)" agent -config-dir "$state/consul.d"
-consul_http=http://${CLIENT_ADDR##* }:8500
-wait_for "the Consul agent of $NODE_NAME" 30 consul members -http-addr "$consul_http"
+wait_for "the Consul agent of $NODE_NAME" 30 http_ok "$consul_ip" 8500 /v1/status/leader
+lab_acl consul -addr "$consul_http"
 start nomad "$(command -v nomad)" agent -config "$state/nomad.d"
-wait_for "the Nomad agent of $NODE_NAME" 30 nomad agent-info -address "http://$NODE_IP:4646"
-echo "$NODE_NAME ($roles) up at $NODE_IP: Consul $consul_http, Nomad http://$NODE_IP:4646"
+# A client may be provisioned while the server still starts (the docker provider runs
+# the nodes' provisioning side by side).
+wait_for "the Nomad agent of $NODE_NAME" 120 http_ok "$NODE_IP" 4646 /v1/agent/health
+lab_acl nomad -addr "$nomad_http"
+echo "$NODE_NAME ($roles) up at $NODE_IP: Consul $consul_http, Nomad $nomad_http${acl:+, ACLs on}"
