@@ -2,8 +2,6 @@ package peer
 
 import (
 	"context"
-	"encoding/binary"
-	"io"
 	"net"
 	"slices"
 	"sync"
@@ -43,33 +41,10 @@ func newCountingDNS(t *testing.T, srvs []dnsmessage.SRVResource, nodes map[strin
 }
 
 func (f *countingDNS) serve(c net.Conn) {
-	defer c.Close()
-	for {
-		var size [2]byte
-		if _, err := io.ReadFull(c, size[:]); err != nil {
-			return
-		}
-		msg := make([]byte, binary.BigEndian.Uint16(size[:]))
-		if _, err := io.ReadFull(c, msg); err != nil {
-			return
-		}
-		var p dnsmessage.Parser
-		h, err := p.Start(msg)
-		if err != nil {
-			return
-		}
-		q, err := p.Question()
-		if err != nil {
-			return
-		}
+	serveDNS(c, func() bool { return false }, func(b *dnsmessage.Builder, rh dnsmessage.ResourceHeader, q dnsmessage.Question) {
 		f.mu.Lock()
 		f.asked[q.Type]++
 		f.mu.Unlock()
-		b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true})
-		b.StartQuestions()
-		b.Question(q)
-		b.StartAnswers()
-		rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET}
 		switch q.Type {
 		case dnsmessage.TypeSRV:
 			for _, srv := range f.srvs {
@@ -80,13 +55,7 @@ func (f *countingDNS) serve(c net.Conn) {
 				b.AResource(rh, dnsmessage.AResource{A: ip})
 			}
 		}
-		out, err := b.Finish()
-		if err != nil {
-			return
-		}
-		c.Write(binary.BigEndian.AppendUint16(nil, uint16(len(out))))
-		c.Write(out)
-	}
+	})
 }
 
 func (f *countingDNS) count(t dnsmessage.Type) int {

@@ -44,8 +44,22 @@ func newFakeConsulDNS(t *testing.T, port uint16) *fakeConsulDNS {
 }
 
 func (f *fakeConsulDNS) serve(c net.Conn) {
+	serveDNS(c, f.failing.Load, func(b *dnsmessage.Builder, rh dnsmessage.ResourceHeader, q dnsmessage.Question) {
+		target := dnsmessage.MustNewName("7f000001.addr.dc1.consul.")
+		switch q.Type {
+		case dnsmessage.TypeSRV:
+			b.SRVResource(rh, dnsmessage.SRVResource{Target: target, Port: f.port, Weight: 1, Priority: 1})
+		case dnsmessage.TypeA:
+			b.AResource(rh, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}})
+		}
+	})
+}
+
+// serveDNS answers the DNS-over-TCP queries on c, each with what answer adds, until c
+// closes or stop says so.
+func serveDNS(c net.Conn, stop func() bool, answer func(b *dnsmessage.Builder, rh dnsmessage.ResourceHeader, q dnsmessage.Question)) {
 	defer c.Close()
-	for !f.failing.Load() {
+	for !stop() {
 		var size [2]byte
 		if _, err := io.ReadFull(c, size[:]); err != nil {
 			return
@@ -67,14 +81,7 @@ func (f *fakeConsulDNS) serve(c net.Conn) {
 		b.StartQuestions()
 		b.Question(q)
 		b.StartAnswers()
-		rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET}
-		target := dnsmessage.MustNewName("7f000001.addr.dc1.consul.")
-		switch q.Type {
-		case dnsmessage.TypeSRV:
-			b.SRVResource(rh, dnsmessage.SRVResource{Target: target, Port: f.port, Weight: 1, Priority: 1})
-		case dnsmessage.TypeA:
-			b.AResource(rh, dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}})
-		}
+		answer(&b, dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET}, q)
 		out, err := b.Finish()
 		if err != nil {
 			return
