@@ -269,7 +269,13 @@ func (a *ConsulACL) writeNomadConsulToken(path string) error {
 	if err != nil {
 		return err
 	}
-	conf := fmt.Sprintf("# Written by the lab's ACL bootstrap: Nomad's token for its Consul agent.\nconsul {\n  token = %q\n}\n", secret)
+	return writeNomadConsulConf(path, secret)
+}
+
+// writeNomadConsulConf writes a Nomad agent configuration file (0600) that gives Nomad
+// the Consul token secret.
+func writeNomadConsulConf(path, secret string) error {
+	conf := fmt.Sprintf("# Written by the lab's ACL setup: Nomad's token for its Consul agent.\nconsul {\n  token = %q\n}\n", secret)
 	return os.WriteFile(path, []byte(conf), 0o600)
 }
 

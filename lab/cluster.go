@@ -103,17 +103,6 @@ func (c *Cluster) provision(ctx context.Context, node *Node, name, roles string)
 			return err
 		}
 	}
-	// The ACLs, bootstrapped here: node.sh renders them itself only with given secrets
-	// (LAB_ACL, the Vagrant lab's), which this cluster does not make in advance.
-	for _, agent := range []string{"consul", "nomad"} {
-		aclConf, err := os.ReadFile(filepath.Join(c.Root, "lab", agent, "acl.hcl"))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(c.State, name, agent+".d", "acl.hcl"), aclConf, 0o644)
-		}
-		if err != nil {
-			return fmt.Errorf("node %s: %w", name, err)
-		}
-	}
 	agents := c.agents(node, name)
 	if err := agents[0].Start(ctx); err != nil {
 		return fmt.Errorf("node %s: %w", name, err)

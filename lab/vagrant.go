@@ -168,6 +168,30 @@ func ConfigureVagrantConsul(ctx context.Context, addr string, s VagrantSecrets) 
 	return err
 }
 
+// WriteVagrantTokens writes the token configs of one Vagrant lab node from its secrets,
+// beside the agent configs node.sh renders into dir (mode 0600, root's alone: the
+// agents run as root, the tasks do not): consul.d/tokens.hcl, the Consul agent's token
+// and, on the server, initial_management, with which Consul bootstraps its ACLs by
+// itself; nomad.d/consul-token.hcl, Nomad's Consul token.
+func WriteVagrantTokens(dir string, s VagrantSecrets, server bool) error {
+	need := []string{"consul_agent", "nomad_consul"}
+	if server {
+		need = append(need, "consul_management")
+	}
+	if err := s.Need(need...); err != nil {
+		return err
+	}
+	initial := ""
+	if server {
+		initial = fmt.Sprintf("    initial_management = %q\n", s.ConsulManagement)
+	}
+	conf := fmt.Sprintf("# Written by the lab's ACL setup: this agent's Consul ACL tokens.\nacl {\n  tokens {\n    agent = %q\n%s  }\n}\n", s.ConsulAgent, initial)
+	if err := os.WriteFile(filepath.Join(dir, "consul.d", "tokens.hcl"), []byte(conf), 0o600); err != nil {
+		return err
+	}
+	return writeNomadConsulConf(filepath.Join(dir, "nomad.d", "consul-token.hcl"), s.NomadConsul)
+}
+
 // VagrantStack is the Vagrant lab's servers as the host's tools hold them: Nomad at
 // nomadAddr and Consul at consulAddr, with the lab's management tokens, for WriteSecrets
 // and WriteWebUIToken.

@@ -55,9 +55,10 @@ const usage = `usage: dockercoins <command> [arguments]
                              NOMAD_ADDR, default http://$LAB_SUBNET.11:4646; CONSUL_HTTP_ADDR, default its host:8500)
   lab-token consul|nomad [-file F]
                              print the Vagrant lab's Consul or Nomad management token
-  lab-acl consul|nomad [-file F] [-addr URL]
-                             on the Vagrant lab's server, as it is provisioned: Consul's policies and
-                             tokens, or Nomad's ACL bootstrap, with the node's secrets (default
+  lab-acl tokens -dir D [-server] [-file F] | consul|nomad [-file F] [-addr URL]
+                             on a Vagrant lab node, as it is provisioned: the agents' token configs
+                             (every node), then Consul's policies and tokens, or Nomad's ACL
+                             bootstrap (the server), with the node's secrets (default
                              /etc/dockercoins-lab/acl.secrets)
   chaos [-faults a,b] [...]  a cluster of its own, faults injected while mining, the count checked (root)
   node-image                 build the Vagrant lab's node image for the docker provider (root)

@@ -90,19 +90,21 @@ func secrets(ctx context.Context, args []string, getenv func(string) string, std
 	return nil
 }
 
-// labACL sets up the ACLs on the Vagrant lab's server node as its provisioning starts
-// the agents: Consul's policies and tokens once Consul runs, Nomad's bootstrap once
-// Nomad runs, each with the node's secrets. It keeps the management token beside the
-// secrets file (0600), for the operator on the node.
+// labACL sets up the ACLs on a Vagrant lab node as its provisioning starts the agents:
+// the token configs of every node before they start (tokens), then on the server
+// Consul's policies and tokens once Consul runs, Nomad's bootstrap once Nomad runs, each
+// with the node's secrets. The server keeps each management token beside the secrets
+// file (0600), for the operator on the node.
 func labACL(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || (args[0] != "consul" && args[0] != "nomad") {
-		return usagef("lab-acl: want consul or nomad, then the flags")
+	if len(args) == 0 || (args[0] != "tokens" && args[0] != "consul" && args[0] != "nomad") {
+		return usagef("lab-acl: want tokens, consul or nomad, then the flags")
 	}
-	agent := args[0]
-	defaultAddr := map[string]string{"consul": "http://127.0.0.1:8500", "nomad": "http://127.0.0.1:4646"}[agent]
-	fs := flag.NewFlagSet("lab-acl "+agent, flag.ContinueOnError)
+	step := args[0]
+	fs := flag.NewFlagSet("lab-acl "+step, flag.ContinueOnError)
 	file := fs.String("file", nodeSecrets, "the node's secrets")
-	addr := fs.String("addr", defaultAddr, "the "+agent+" agent's HTTP address")
+	dir := fs.String("dir", "", "tokens: the node's folder of agent configs (consul.d, nomad.d)")
+	server := fs.Bool("server", false, "tokens: the node is the lab's server")
+	addr := fs.String("addr", map[string]string{"consul": "http://127.0.0.1:8500", "nomad": "http://127.0.0.1:4646"}[step], "consul, nomad: the agent's HTTP address")
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
@@ -110,26 +112,41 @@ func labACL(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	keep, secret := lab.ConsulTokenFile, sec.ConsulManagement
-	if agent == "consul" {
+	switch step {
+	case "tokens":
+		if *dir == "" {
+			return usagef("lab-acl tokens: -dir is required")
+		}
+		if err := lab.WriteVagrantTokens(*dir, sec, *server); err != nil {
+			return fmt.Errorf("lab-acl tokens: %s: %w", *file, err)
+		}
+		return nil
+	case "consul":
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
 		if err := lab.ConfigureVagrantConsul(ctx, *addr, sec); err != nil {
 			return fmt.Errorf("lab-acl consul: %w", err)
 		}
 		fmt.Fprintf(stdout, "consul ACLs at %s: policies, the agents' and Nomad's tokens, dns on the anonymous token\n", *addr)
-	} else {
+		return keepToken(*file, lab.ConsulTokenFile, sec.ConsulManagement, stdout)
+	default:
 		if err := sec.Need("nomad_management"); err != nil {
 			return fmt.Errorf("lab-acl nomad: %s: %w", *file, err)
 		}
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		defer cancel()
 		if _, err := lab.BootstrapNomadWith(ctx, *addr, sec.NomadManagement); err != nil {
 			return fmt.Errorf("lab-acl nomad: %w", err)
 		}
-		keep, secret = lab.NomadTokenFile, sec.NomadManagement
 		fmt.Fprintf(stdout, "nomad ACLs at %s: bootstrapped with the lab's management token\n", *addr)
+		return keepToken(*file, lab.NomadTokenFile, sec.NomadManagement, stdout)
 	}
-	keep = filepath.Join(filepath.Dir(*file), keep)
-	if err := os.WriteFile(keep, []byte(secret+"\n"), 0o600); err != nil {
+}
+
+// keepToken writes a management token into name beside the secrets file (0600).
+func keepToken(secrets, name, token string, stdout io.Writer) error {
+	keep := filepath.Join(filepath.Dir(secrets), name)
+	if err := os.WriteFile(keep, []byte(token+"\n"), 0o600); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "the operator's token: sudo cat %s\n", keep)

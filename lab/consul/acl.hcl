@@ -1,7 +1,7 @@
-# Consul ACLs of `make cluster` and the Vagrant lab (with consul/agent.hcl). `make
-# cluster`: package lab adds this file to each node's config and bootstraps the ACLs as
-# the server starts (lab/acl.go). The Vagrant lab: lab/provision/node.sh adds it (LAB_ACL)
-# with the node's tokens beside it (tokens.hcl: the agent's, and on the server the
+# Consul ACLs of `make cluster` and the Vagrant lab (with consul/agent.hcl), which
+# lab/provision/node.sh adds to every node's config. `make cluster`: package lab
+# bootstraps the ACLs as the server starts (lab/acl.go). The Vagrant lab: `dockercoins
+# lab-acl tokens` writes the node's tokens beside it (tokens.hcl: the agent's, and on the server the
 # initial management token, which bootstraps the ACLs); `dockercoins lab-acl consul` then
 # writes the same policies and tokens. Anonymous requests (DNS among them) may only read
 # the catalog, each agent gets a token to register its node, Nomad and each service their

@@ -86,15 +86,6 @@ http_ok() {
 	[ "$status" = 200 ]
 }
 
-# secret_of <file> <name>: the value of the line <name>=<value> of a secrets file
-# (lab.VagrantSecrets), which must be a UUID: it goes into the agents' configs as is.
-secret_of() {
-	local v
-	v=$(sed -n "s/^$2=//p" "$1")
-	[[ $v =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || die "$1: no $2 (a UUID)"
-	printf '%s' "$v"
-}
-
 # wait_for <what> <seconds> <command...>: retries a command until it succeeds.
 wait_for() {
 	local what=$1 secs=$2

@@ -21,15 +21,17 @@
 #                daemon (also start the agents as background processes logging to
 #                <LAB_STATE>/<name>/consul.log and nomad.log: a container, no systemd)
 #   LAB_ACL      a secrets file (lab.VagrantSecrets: name=UUID lines, the Vagrant lab's
-#                /etc/dockercoins-lab/acl.secrets): turn on both agents' ACLs
-#                (lab/consul/acl.hcl, lab/nomad/acl.hcl) with the tokens it holds, in
-#                0600 files: every Consul agent's (consul_agent) and Nomad's Consul token
-#                (nomad_consul); a server also bootstraps Consul with consul_management.
-#                With LAB_INIT systemd or daemon, a server then runs `dockercoins lab-acl`
-#                (LAB_DOCKERCOINS, default bin/lab/dockercoins of the repository) to make
-#                the policies and tokens once Consul runs, and to bootstrap Nomad's ACLs
-#                with nomad_management once Nomad runs. Without LAB_ACL, no ACLs
-#                (`make cluster` adds its own and bootstraps them itself).
+#                /etc/dockercoins-lab/acl.secrets): the control program (LAB_DOCKERCOINS,
+#                default bin/lab/dockercoins of the repository) writes the agents' tokens
+#                from it into 0600 files (`dockercoins lab-acl tokens`: every Consul
+#                agent's and Nomad's Consul token; a server's Consul also bootstraps its
+#                ACLs with consul_management). With LAB_INIT systemd or daemon, a server
+#                then runs `dockercoins lab-acl consul` once Consul runs (policies and
+#                tokens) and `lab-acl nomad` once Nomad runs (its bootstrap with
+#                nomad_management). Without LAB_ACL, the agents get no token here
+#                (`make cluster` bootstraps its ACLs itself).
+# Both agents' configs always include lab/consul/acl.hcl and lab/nomad/acl.hcl: every
+# stack runs with ACLs.
 # With systemd or daemon, consul and nomad are taken from PATH.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -62,37 +64,17 @@ fi
 if [[ $roles == *client* ]]; then
 	render "$LAB_DIR/nomad/client.hcl" "$state/nomad.d/client.hcl"
 fi
+# Every stack runs both agents with ACLs: `make cluster` bootstraps them itself.
+cp "$LAB_DIR/consul/acl.hcl" "$state/consul.d/acl.hcl"
+cp "$LAB_DIR/nomad/acl.hcl" "$state/nomad.d/acl.hcl"
 acl=${LAB_ACL:-}
+dockercoins=${LAB_DOCKERCOINS:-$LAB_DIR/../bin/lab/dockercoins}
 if [ -n "$acl" ]; then
 	[ -r "$acl" ] || die "LAB_ACL: cannot read $acl"
-	cp "$LAB_DIR/consul/acl.hcl" "$state/consul.d/acl.hcl"
-	cp "$LAB_DIR/nomad/acl.hcl" "$state/nomad.d/acl.hcl"
-	agent_token=$(secret_of "$acl" consul_agent)
-	nomad_consul_token=$(secret_of "$acl" nomad_consul)
-	# The server's ACLs bootstrap themselves with the operator's token.
-	initial=
-	if [[ $roles == *server* ]]; then
-		initial=$(secret_of "$acl" consul_management)
-	fi
-	# The tokens' files are root's alone: the agents run as root, the tasks do not.
-	(
-		umask 077
-		{
-			echo "# Rendered by lab/provision/node.sh from LAB_ACL: this agent's Consul ACL tokens."
-			echo "acl {"
-			echo "  tokens {"
-			echo "    agent = \"$agent_token\""
-			[ -z "$initial" ] || echo "    initial_management = \"$initial\""
-			echo "  }"
-			echo "}"
-		} >"$state/consul.d/tokens.hcl"
-		cat >"$state/nomad.d/consul-token.hcl" <<HCL
-# Rendered by lab/provision/node.sh from LAB_ACL: Nomad's token for its Consul agent.
-consul {
-  token = "$nomad_consul_token"
-}
-HCL
-	)
+	[ -x "$dockercoins" ] || die "$dockercoins not found: run 'make build' on the host first"
+	server=false
+	[[ $roles != *server* ]] || server=true
+	"$dockercoins" lab-acl tokens -file "$acl" -dir "$state" -server="$server"
 fi
 
 [ "$init" != none ] || exit 0
@@ -105,9 +87,7 @@ start() {
 # A server with ACLs sets them up with the control program, as the agents start.
 lab_acl() {
 	[ -n "$acl" ] && [[ $roles == *server* ]] || return 0
-	local bin=${LAB_DOCKERCOINS:-$LAB_DIR/../bin/lab/dockercoins}
-	[ -x "$bin" ] || die "$bin not found: run 'make build' on the host first"
-	"$bin" lab-acl "$@" -file "$acl"
+	"$dockercoins" lab-acl "$@" -file "$acl"
 }
 consul_ip=${CLIENT_ADDR##* }
 consul_http=http://$consul_ip:8500
