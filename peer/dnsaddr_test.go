@@ -22,21 +22,8 @@ type countingDNS struct {
 }
 
 func newCountingDNS(t *testing.T, srvs []dnsmessage.SRVResource, nodes map[string][4]byte) *countingDNS {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &countingDNS{Listener: ln, srvs: srvs, nodes: nodes, asked: map[dnsmessage.Type]int{}}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go f.serve(c)
-		}
-	}()
+	f := &countingDNS{srvs: srvs, nodes: nodes, asked: map[dnsmessage.Type]int{}}
+	f.Listener = listenDNS(t, f.serve)
 	return f
 }
 

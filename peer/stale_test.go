@@ -25,11 +25,18 @@ type fakeConsulDNS struct {
 }
 
 func newFakeConsulDNS(t *testing.T, port uint16) *fakeConsulDNS {
+	f := &fakeConsulDNS{port: port}
+	f.Listener = listenDNS(t, f.serve)
+	return f
+}
+
+// listenDNS listens on a free loopback port, closed when t ends, and serves each
+// connection with serve.
+func listenDNS(t *testing.T, serve func(net.Conn)) net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeConsulDNS{Listener: ln, port: port}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -37,10 +44,10 @@ func newFakeConsulDNS(t *testing.T, port uint16) *fakeConsulDNS {
 			if err != nil {
 				return
 			}
-			go f.serve(c)
+			go serve(c)
 		}
 	}()
-	return f
+	return ln
 }
 
 func (f *fakeConsulDNS) serve(c net.Conn) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -386,7 +385,7 @@ func checkVagrantVariables(t *testing.T, c *nomad.Client, sec lab.VagrantSecrets
 // noSecretIn fails if out, what a command printed, holds one of the lab's secrets.
 func noSecretIn(t *testing.T, what, out string, sec lab.VagrantSecrets) {
 	t.Helper()
-	for _, s := range []string{sec.ConsulManagement, sec.ConsulAgent, sec.NomadConsul, sec.NomadManagement} {
+	for _, s := range labSecrets(sec) {
 		if strings.Contains(out, s) {
 			t.Errorf("%s shows one of the lab's secrets", what)
 			return
@@ -399,34 +398,22 @@ func noSecretIn(t *testing.T, what, out string, sec lab.VagrantSecrets) {
 // lab's secrets.
 func checkNoSecretIn(t *testing.T, root string, sec lab.VagrantSecrets) {
 	t.Helper()
-	secrets := [][]byte{[]byte(sec.ConsulManagement), []byte(sec.ConsulAgent), []byte(sec.NomadConsul), []byte(sec.NomadManagement)}
-	files := 0
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		files++
-		for _, s := range secrets {
-			if bytes.Contains(b, s) {
-				t.Errorf("%s holds one of the lab's secrets", path)
+	files, err := testbed.TreeFiles(root, func(rel string, b []byte) {
+		for _, s := range labSecrets(sec) {
+			if bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds one of the lab's secrets", filepath.Join(root, rel))
 			}
 		}
-		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("no secret of the lab in the %d files of the working tree", files)
+}
+
+// labSecrets are the lab's four secrets.
+func labSecrets(sec lab.VagrantSecrets) []string {
+	return []string{sec.ConsulManagement, sec.ConsulAgent, sec.NomadConsul, sec.NomadManagement}
 }
 
 // checkNothingLeft fails the test if a container of the lab or its network is left,

@@ -3,7 +3,6 @@ package test
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -207,26 +206,8 @@ func (c *compose) checkSecurity(ctx context.Context, s composeSecrets) {
 		out, _ := exec.CommandContext(ctx, "docker", "inspect", "-f", "{{json .Config}} {{json .Args}}", id).Output()
 		places["container "+id+" settings"] = out
 	}
-	files := 0
 	root := testbed.Root()
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if info, err := d.Info(); err != nil || !d.Type().IsRegular() || info.Size() > 64<<20 {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err == nil {
-			files++
-			rel, _ := filepath.Rel(root, p)
-			places[rel] = b
-		}
-		return nil
-	})
+	files, _ := testbed.TreeFiles(root, func(rel string, b []byte) { places[rel] = b })
 	if out, err := exec.CommandContext(ctx, "git", "-C", root, "log", "--all", "-p", "--no-color").Output(); err == nil {
 		places["the repository's history"] = out
 	}
