@@ -29,8 +29,11 @@ DOCKERCOINS = $(GO) run ./cmd/dockercoins
 MESH ?= true
 SCALING ?= false
 DRIVER ?=
-up: deps tools build ## run the app on Consul and Nomad dev agents in the background (MESH=false: no Connect; DRIVER=docker|exec|raw_exec; SCALING=true: +/- on the page); print the URLs
-	@$(DOCKERCOINS) up -mesh=$(MESH) -driver=$(DRIVER) -scaling=$(SCALING)
+# Consul and Nomad first; Jaeger, if it must be built, is built while the app mines.
+up: deps build ## run the app on Consul and Nomad dev agents in the background (MESH=false: no Connect; DRIVER=docker|exec|raw_exec; SCALING=true: +/- on the page); print the URLs
+	@tools/install.sh consul nomad >/dev/null
+	@$(DOCKERCOINS) up -mesh=$(MESH) -driver=$(DRIVER) -scaling=$(SCALING) -jaeger "$$(tools/install.sh -where jaeger)"
+
 
 down: ## stop the jobs and the agents `make up` started
 	@$(DOCKERCOINS) down

@@ -99,7 +99,7 @@ func (c *Cluster) provision(ctx context.Context, node *Node, name, roles string)
 	}
 	if roles == "client" {
 		conf := filepath.Join(c.State, name, "nomad.d", "drivers.hcl")
-		if err := WriteDriverConfig(conf, false, taskBinaries(c.Root, c.BinDir, c.Tools)...); err != nil {
+		if err := WriteDriverConfig(conf, false, taskChroot(c.Root, c.BinDir, c.Tools)); err != nil {
 			return err
 		}
 	}

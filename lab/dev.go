@@ -17,20 +17,31 @@ type Tools struct {
 }
 
 // FindTools looks the pinned binaries up on PATH (the Makefile puts
-// ~/.cache/dockercoins/bin first).
-func FindTools() (Tools, error) {
+// ~/.cache/dockercoins/bin first): the named ones, or all three.
+func FindTools(names ...string) (Tools, error) {
+	if len(names) == 0 {
+		names = []string{"consul", "nomad", "jaeger"}
+	}
 	var t Tools
-	for _, x := range []struct {
-		name string
-		dst  *string
-	}{{"consul", &t.Consul}, {"nomad", &t.Nomad}, {"jaeger", &t.Jaeger}} {
-		p, err := exec.LookPath(x.name)
-		if err != nil {
-			return t, fmt.Errorf("%s not found on PATH (make tools)", x.name)
+	dst := map[string]*string{"consul": &t.Consul, "nomad": &t.Nomad, "jaeger": &t.Jaeger}
+	for _, name := range names {
+		if dst[name] == nil {
+			return t, fmt.Errorf("no tool named %q", name)
 		}
-		*x.dst = p
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return t, fmt.Errorf("%s not found on PATH (make tools)", name)
+		}
+		*dst[name] = p
 	}
 	return t, nil
+}
+
+// JaegerBuilt reports whether the Jaeger binary exists yet: make up names the one it
+// will build and runs the app before it is built.
+func (t Tools) JaegerBuilt() bool {
+	_, err := os.Stat(t.Jaeger)
+	return t.Jaeger != "" && err == nil
 }
 
 // Stack is a running Consul and Nomad: `make up`'s dev agents or `make cluster`'s
@@ -43,6 +54,7 @@ type Stack struct {
 	Nomad      *nomad.Client // with the management token where Nomad's ACLs are on
 	ConsulACL  *ConsulACL    // the operator's (management) token
 	NomadACL   *NomadACL     // nil: Nomad's ACLs are off (make up)
+	Driver     string        // the app's task driver, where Up chose it
 }
 
 func newStack(ip string) (*Stack, error) {
@@ -97,7 +109,7 @@ func StartDev(ctx context.Context, d Dev) (*Stack, error) {
 		return nil, err
 	}
 	drivers := filepath.Join(state, "drivers.hcl")
-	if err := WriteDriverConfig(drivers, d.RawExec, taskBinaries(d.Root, d.BinDir, d.Tools)...); err != nil {
+	if err := WriteDriverConfig(drivers, d.RawExec, taskChroot(d.Root, d.BinDir, d.Tools)); err != nil {
 		return nil, err
 	}
 	client := "127.0.0.1"

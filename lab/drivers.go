@@ -82,16 +82,29 @@ func ChooseDriver(healthy []string, imagesReady bool) (string, error) {
 	return "", fmt.Errorf("the Nomad client runs none of docker, exec, raw_exec (healthy: %v)", healthy)
 }
 
-// WriteDriverConfig writes the Nomad client configuration of the task drivers to path:
+// Chroot is what exec's chroot holds besides the few files of /etc a program reads.
+type Chroot struct {
+	Bins []string // binaries, or folders of them, each at ChrootBinDir, with the libraries they load
+
+	// Later are binaries still being built (Jaeger while make up's app mines), static
+	// ones: Nomad skips a chroot source that does not exist yet and links it into every
+	// task started after it does.
+	Later []string
+}
+
+// WriteDriverConfig writes the Nomad client configuration of the task drivers to file:
 // exec and raw_exec refuse to run a task as uid or gid 0; raw_exec is enabled only if
-// rawExec; and exec's chroot holds only the given binaries (files, or folders of them)
-// at their own paths, the libraries they load, and the few files of /etc a program
-// reads, so it is built in milliseconds (the default chroot links all of /usr into
-// every task).
-func WriteDriverConfig(path string, rawExec bool, bins ...string) error {
-	env, err := chrootEnv(bins)
+// rawExec; and exec's chroot holds only what c names, so it is built in milliseconds
+// (the default chroot links all of /usr into every task).
+func WriteDriverConfig(file string, rawExec bool, c Chroot) error {
+	env, err := chrootEnv(c.Bins)
 	if err != nil {
 		return err
+	}
+	for _, bin := range c.Later {
+		if _, dup := env[bin]; !dup {
+			env[bin] = path.Join(ChrootBinDir, filepath.Base(bin))
+		}
 	}
 	var b strings.Builder
 	b.WriteString("# Written by the lab (lab/drivers.go) for this node's Nomad client.\n")
@@ -121,7 +134,7 @@ func WriteDriverConfig(path string, rawExec bool, bins ...string) error {
   }
 }
 `, rawExec)
-	return os.WriteFile(path, []byte(b.String()), 0o644)
+	return os.WriteFile(file, []byte(b.String()), 0o644)
 }
 
 // chrootFiles are the files of /etc a program in the chroot may read.
@@ -177,23 +190,27 @@ func chrootEnv(bins []string) (map[string]string, error) {
 	return env, nil
 }
 
-// taskBinaries are what a stack's tasks run: the services (in binDir, default
+// taskChroot is what a stack's tasks run: the services (in binDir, default
 // <root>/bin), redis-server and the pinned tools (jaeger, and consul for Redis's mesh
-// proxy).
-func taskBinaries(root, binDir string, tools Tools) []string {
+// proxy); a Jaeger not built yet comes later.
+func taskChroot(root, binDir string, tools Tools) Chroot {
 	if binDir == "" {
 		binDir = filepath.Join(root, "bin")
 	}
-	bins := []string{binDir}
+	c := Chroot{Bins: []string{binDir}}
 	if redis, err := exec.LookPath("redis-server"); err == nil {
-		bins = append(bins, redis)
+		c.Bins = append(c.Bins, redis)
 	}
-	for _, t := range []string{tools.Jaeger, tools.Consul} {
-		if t != "" {
-			bins = append(bins, t)
-		}
+	if tools.Consul != "" {
+		c.Bins = append(c.Bins, tools.Consul)
 	}
-	return bins
+	switch {
+	case tools.JaegerBuilt():
+		c.Bins = append(c.Bins, tools.Jaeger)
+	case tools.Jaeger != "":
+		c.Later = append(c.Later, tools.Jaeger)
+	}
+	return c
 }
 
 // ImagesReady tells whether the service images the docker driver runs

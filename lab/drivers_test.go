@@ -44,7 +44,7 @@ func TestDriverConfigChroot(t *testing.T) {
 		t.Fatal(err)
 	}
 	conf := filepath.Join(dir, "drivers.hcl")
-	if err := WriteDriverConfig(conf, false, dir); err != nil {
+	if err := WriteDriverConfig(conf, false, Chroot{Bins: []string{dir}}); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(conf)
@@ -60,7 +60,16 @@ func TestDriverConfigChroot(t *testing.T) {
 	if libs, _ := sharedLibs(sh); len(libs) > 0 && !strings.Contains(string(b), `= "`+libs[0]+`"`) {
 		t.Errorf("drivers.hcl lacks %s, which sh loads:\n%s", libs[0], b)
 	}
-	if err := WriteDriverConfig(conf, true, filepath.Join(dir, "missing")); err == nil {
+	if err := WriteDriverConfig(conf, true, Chroot{Bins: []string{filepath.Join(dir, "missing")}}); err == nil {
 		t.Error("a missing binary gave no error")
+	}
+
+	// A binary still being built is mapped by the path it will have, with no library.
+	later := filepath.Join(dir, "later", "jaeger")
+	if err := WriteDriverConfig(conf, false, Chroot{Later: []string{later}}); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(conf); !strings.Contains(string(b), `"`+later+`" = "/opt/dockercoins/bin/jaeger"`) {
+		t.Errorf("drivers.hcl does not map the binary to come:\n%s", b)
 	}
 }

@@ -31,11 +31,18 @@ func Up(ctx context.Context, d Dev, a App, out io.Writer) (*Stack, error) {
 			return s, err
 		}
 	}
+	s.Driver = a.Driver
 	fmt.Fprintf(out, "task driver: %s (%s)\n", a.Driver, driverNote[a.Driver])
 	if a.Mesh {
 		fmt.Fprintln(out, "applying the mesh's intentions (consul/intentions)...")
 	}
-	fmt.Fprintln(out, "running the redis, jaeger and dockercoins jobs...")
+	if len(a.Jobs) == 0 && !a.Tools.JaegerBuilt() {
+		// The app mines while Jaeger builds; DeployJaeger runs it once it is built.
+		a.Jobs = slices.DeleteFunc(slices.Clone(Jobs), func(job string) bool { return job == "jaeger" })
+		fmt.Fprintln(out, "running the redis and dockercoins jobs (jaeger once it is built)...")
+	} else {
+		fmt.Fprintln(out, "running the redis, jaeger and dockercoins jobs...")
+	}
 	return s, Deploy(ctx, s, a)
 }
 

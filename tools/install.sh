@@ -9,6 +9,11 @@
 # single-threaded links overlap. Prints the folder that holds all three, for PATH.
 #
 #   tools/install.sh [consul|nomad|jaeger ...]     (default: all three)
+#   tools/install.sh -where NAME                   where NAME is, or will be once built
+#
+# -where builds nothing: it links a cached or compatible binary as the install does and
+# prints its path, or prints the path the pin's build will have. `make up` runs the app
+# before Jaeger is built and has Nomad's exec chroot name Jaeger by that path.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -75,7 +80,11 @@ start_build() {
 	out=$cache/$name-$version
 	mkdir -p "$out"
 	echo "building $name v$version from the Go module proxy (log: $out/build.log)" >&2
-	(cd "$here/$name" && GOFLAGS=-mod=readonly GOTOOLCHAIN=local \
+	# Jaeger is built static: the exec chroot may be written before it exists, so it
+	# cannot list the libraries Jaeger would load.
+	local cgo=${CGO_ENABLED:-}
+	[ "$name" = jaeger ] && cgo=0
+	(cd "$here/$name" && GOFLAGS=-mod=readonly GOTOOLCHAIN=local CGO_ENABLED=$cgo \
 		go build -trimpath -ldflags='-s -w' -o "$out/$name.tmp" "$(package_of "$name")") >"$out/build.log" 2>&1 &
 	pids[$name]=$!
 }
@@ -93,6 +102,19 @@ finish_build() {
 	ln -sf "$out/$name" "$bin/$name"
 	echo "built $name in $(($(date +%s) - start))s" >&2
 }
+
+if [ "${1:-}" = -where ]; then
+	[ $# -eq 2 ] && version_of "$2" >/dev/null || { echo "usage: tools/install.sh -where consul|nomad|jaeger" >&2; exit 2; }
+	out=$cache/$2-$(version_of "$2")
+	if [ -x "$out/$2" ]; then
+		ln -sf "$out/$2" "$bin/$2"
+	elif use_from_path "$2" 2>/dev/null; then
+		readlink "$bin/$2"
+		exit 0
+	fi
+	echo "$out/$2"
+	exit 0
+fi
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(consul nomad jaeger)

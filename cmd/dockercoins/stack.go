@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -32,6 +33,7 @@ func up(ctx context.Context, args []string, stdout io.Writer) error {
 	mesh := fs.Bool("mesh", true, "Consul Connect between the services")
 	scaling := fs.Bool("scaling", false, "+/- per group on the web UI's page")
 	driver := fs.String("driver", "", "task driver: docker, exec or raw_exec (default: the best the Nomad client offers)")
+	jaeger := fs.String("jaeger", "", "the Jaeger binary, or where tools/install.sh will build it: then the app runs first and Jaeger once built (default: jaeger on PATH)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -42,16 +44,23 @@ func up(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tools, err := lab.FindTools()
+	tools, err := lab.FindTools("consul", "nomad")
 	if err != nil {
 		return err
+	}
+	if tools.Jaeger = *jaeger; tools.Jaeger == "" {
+		t, err := lab.FindTools("jaeger")
+		if err != nil {
+			return err
+		}
+		tools.Jaeger = t.Jaeger
 	}
 	d := lab.Dev{Root: root, State: devState(root), Tools: tools}
 	app := lab.App{Root: root, Tools: tools, Mesh: *mesh, Tracing: true, Driver: *driver,
 		Vars: map[string]string{"webui_scaling": fmt.Sprint(*scaling)}}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	upCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	s, err := lab.Up(ctx, d, app, stdout)
+	s, err := lab.Up(upCtx, d, app, stdout)
 	if s != nil {
 		if err := saveNomadAddr(root, s.NomadAddr, ""); err != nil {
 			return err
@@ -69,18 +78,47 @@ See it:     make status
 Find it:    dig @127.0.0.1 -p 8600 rng.service.consul SRV
 Operator:   export CONSUL_HTTP_TOKEN=$(cat %s)   (Consul ACLs deny by default; README "Security model")
 Stop it:    make down
-`, relative(root, d.State), realUIs(ctx), *mesh, relative(root, filepath.Join(d.State, lab.ConsulTokenFile)))
+`, relative(root, d.State), realUIs(upCtx, tools), *mesh, relative(root, filepath.Join(d.State, lab.ConsulTokenFile)))
+	if tools.JaegerBuilt() {
+		return nil
+	}
+	return jaegerLater(ctx, root, s, app, stdout)
+}
+
+// jaegerLater builds Jaeger with tools/install.sh while the app mines, then runs the
+// jaeger job beside it. The services export to its address from the start, so traces
+// begin as soon as it answers.
+func jaegerLater(ctx context.Context, root string, s *lab.Stack, app lab.App, stdout io.Writer) error {
+	fmt.Fprintln(stdout, "\nbuilding Jaeger for the traces while the app mines (Ctrl-C stops only the build; make up again finishes it)...")
+	build := exec.CommandContext(ctx, filepath.Join(root, "tools", "install.sh"), "jaeger")
+	build.Stderr = stdout
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build jaeger (the app runs on without traces): %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	app.Jobs, app.Driver = []string{"jaeger"}, s.Driver
+	if err := lab.Deploy(ctx, s, app); err != nil {
+		return fmt.Errorf("run the jaeger job: %w", err)
+	}
+	fmt.Fprintf(stdout, "Jaeger is running: traces at %s, the loop breakdown on the web UI's page.\n", jaegerUI)
 	return nil
 }
 
+// jaegerUI is where the dev stack's Jaeger serves its UI.
+const jaegerUI = "http://localhost:16686/"
+
 // realUIs lists the Nomad and Jaeger UIs that serve one: the pinned builds answer a
-// placeholder page, not worth a line.
-func realUIs(ctx context.Context) string {
+// placeholder page, not worth a line. A Jaeger still to be built is said to be coming.
+func realUIs(ctx context.Context, tools lab.Tools) string {
 	out := ""
-	for _, ui := range [][2]string{{"Nomad UI", "http://localhost:4646/ui/"}, {"Jaeger", "http://localhost:16686/"}} {
+	for _, ui := range [][2]string{{"Nomad UI", "http://localhost:4646/ui/"}, {"Jaeger", jaegerUI}} {
 		if lab.ServesUI(ctx, ui[1]) {
 			out += fmt.Sprintf("  %-10s %s\n", ui[0], ui[1])
 		}
+	}
+	if !tools.JaegerBuilt() {
+		out += fmt.Sprintf("  %-10s %s   being built next: traces start once it runs\n", "Jaeger", jaegerUI)
 	}
 	return out
 }

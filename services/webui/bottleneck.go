@@ -77,7 +77,7 @@ func handleBottleneck(log *slog.Logger, b Breakdowns) http.Handler {
 		out, err := b.Breakdown(r.Context())
 		if err != nil {
 			log.WarnContext(r.Context(), "reading traces", "err", err)
-			writeJSON(w, http.StatusBadGateway, map[string]string{"error": "reading traces: " + shortError(err)})
+			writeJaegerError(w, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, out)

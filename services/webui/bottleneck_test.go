@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,8 +51,23 @@ func TestBottleneckServesTheReport(t *testing.T) {
 }
 
 func TestBottleneckSaysWhenJaegerFails(t *testing.T) {
-	code, body := getBottleneck(t, fixedBreakdowns{err: errors.New("connection refused")})
-	if code != http.StatusBadGateway || !strings.Contains(body["error"].(string), "connection refused") {
+	code, body := getBottleneck(t, fixedBreakdowns{err: errors.New("unexpected EOF")})
+	if code != http.StatusBadGateway || !strings.Contains(body["error"].(string), "unexpected EOF") {
+		t.Fatalf("%d %v", code, body)
+	}
+}
+
+// A Jaeger that refuses connections, as it does until make up has built and started
+// it, is said to be coming, not broken.
+func TestBottleneckSaysTracingIsComingWhileJaegerIsDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + l.Addr().String()
+	l.Close()
+	code, body := getBottleneck(t, newJaegerBreakdowns(url, url))
+	if code != http.StatusServiceUnavailable || !strings.Contains(body["error"].(string), "tracing is coming") {
 		t.Fatalf("%d %v", code, body)
 	}
 }

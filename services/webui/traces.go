@@ -3,11 +3,13 @@ package webui
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/dockercoins/dockercoins"
@@ -246,7 +248,7 @@ func (t *traces) handleLoops(w http.ResponseWriter, r *http.Request) {
 	loops, err := t.listLoops(r.Context(), time.Now())
 	if err != nil {
 		t.log.WarnContext(r.Context(), "reading loops", "err", err)
-		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "Jaeger: " + shortError(err)})
+		writeJaegerError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"loops": loops})
@@ -266,8 +268,18 @@ func (t *traces) handleLoop(w http.ResponseWriter, r *http.Request) {
 	out, err := t.loop(r.Context(), id)
 	if err != nil {
 		t.log.WarnContext(r.Context(), "reading a loop", "trace", id, "err", err)
-		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "Jaeger: " + shortError(err)})
+		writeJaegerError(w, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// writeJaegerError answers that Jaeger could not be read: 503 while it refuses
+// connections, as it does until make up has built and started it, else 502.
+func writeJaegerError(w http.ResponseWriter, err error) {
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "tracing is coming: Jaeger does not answer yet"})
+		return
+	}
+	writeJSON(w, http.StatusBadGateway, map[string]string{"error": "Jaeger: " + shortError(err)})
 }

@@ -113,6 +113,7 @@ async function refreshLoops() {
   try {
     const r = await fetch("/loops", { cache: "no-store" });
     const b = await r.json();
+    if (r.status === 503) throw Object.assign(new Error(b.error), { coming: true });
     if (!r.ok) throw new Error(b.error || r.statusText);
     const loops = b.loops || [];
     missing.hidden = loops.length > 0;
@@ -130,7 +131,8 @@ async function refreshLoops() {
     }));
     if (!chosenLoop && loops.length) chooseLoop(loops[0].id);
   } catch (e) {
-    missing.textContent = "traces unavailable: " + e.message + " (the speed graph goes on)";
+    missing.textContent = e.coming ? e.message + " (the speed graph goes on)"
+      : "traces unavailable: " + e.message + " (the speed graph goes on)";
     list.replaceChildren();
     missing.hidden = false;
   }
