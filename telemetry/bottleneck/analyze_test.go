@@ -135,6 +135,16 @@ func TestLoopsWithoutRngSpansStillCount(t *testing.T) {
 	}
 }
 
+// A worker run with WORKER_PAUSE=0 makes no pause span; its loops still count.
+func TestLoopsWithoutAPauseStillCount(t *testing.T) {
+	traces := load(t, "rng-bound.json")
+	drop(traces, Service, Pause)
+	r := Analyze(traces)
+	if r.Loops != 12 || r.Skipped != 0 || r.Step(Pause).Total != 0 || r.Bottleneck != RNG {
+		t.Fatalf("loops %d, skipped %d, pause %v, bottleneck %q; want 12, 0, 0, rng", r.Loops, r.Skipped, r.Step(Pause).Total, r.Bottleneck)
+	}
+}
+
 func TestFailedAndPartialLoopsAreSkipped(t *testing.T) {
 	traces := load(t, "rng-bound.json")
 	for i := range traces[0].Spans {
