@@ -10,21 +10,24 @@ const (
 	OwnerPrefix   = "owner:"   // + worker id: the process holding that identity's lease
 )
 
-// Span names. A worker loop is one trace: SpanLoop with a child per step; rng splits
-// its time into waiting for and holding its entropy slot; a flush is a trace of its own.
+// Span and event names. A worker loop is one trace: SpanLoop, holding the batch the
+// loop was counted in, with a child per step. rng marks on its request's span the
+// moment it takes its entropy slot (EventSlotHeld), which splits the call into waiting
+// for the slot and holding it: SpanWait and SpanHold, the names the report and the
+// waterfall give the two parts. A flush is a trace of its own.
 const (
-	SpanLoop   = "loop"
-	SpanPause  = "pause"
-	SpanRNG    = "rng"
-	SpanHasher = "hasher"
-	SpanCount  = "count"
-	SpanFlush  = "flush"
-	SpanWait   = "wait for entropy slot" // in rng, before the slot is held
-	SpanHold   = "hold entropy slot"     // in rng, the deliberate delay
+	SpanLoop      = "loop"
+	SpanPause     = "pause"
+	SpanRNG       = "rng"
+	SpanHasher    = "hasher"
+	SpanFlush     = "flush"
+	EventSlotHeld = "entropy slot held"
+	SpanWait      = "wait for entropy slot" // in rng, before the slot is held
+	SpanHold      = "hold entropy slot"     // in rng, the deliberate delay
 )
 
 // LoopSteps are the loop's steps in order.
-var LoopSteps = []string{SpanPause, SpanRNG, SpanHasher, SpanCount}
+var LoopSteps = []string{SpanPause, SpanRNG, SpanHasher}
 
 // Wire details the original services expect.
 const (

@@ -66,9 +66,9 @@ func TestLoopTraceJoinsWorkerRngAndHasher(t *testing.T) {
 			return false
 		}
 		for _, x := range traces {
-			_, wait := findSpan(x, "rng", "wait for entropy slot")
+			_, get := findSpan(x, "rng", "GET /{n}")
 			_, hash := findSpan(x, "hasher", "POST /{$}")
-			if wait && hash {
+			if get && hash {
 				tr = x
 				return true
 			}
@@ -77,15 +77,15 @@ func TestLoopTraceJoinsWorkerRngAndHasher(t *testing.T) {
 	})
 
 	want := map[[2]string][]string{
-		{"worker", "pause"}:              {"worker:pause", "worker:loop"},
-		{"worker", "count"}:              {"worker:count", "worker:loop"},
-		{"rng", "wait for entropy slot"}: {"rng:wait for entropy slot", "rng:GET /{n}", "worker:rng", "worker:loop"},
-		{"rng", "hold entropy slot"}:     {"rng:hold entropy slot", "rng:GET /{n}", "worker:rng", "worker:loop"},
-		{"hasher", "POST /{$}"}:          {"hasher:POST /{$}", "worker:hasher", "worker:loop"},
-		{"worker", "loop"}:               {"worker:loop"},
-		{"worker", "hasher"}:             {"worker:hasher", "worker:loop"},
-		{"worker", "rng"}:                {"worker:rng", "worker:loop"},
-		{"rng", "GET /{n}"}:              {"rng:GET /{n}", "worker:rng", "worker:loop"},
+		{"worker", "pause"}:     {"worker:pause", "worker:loop"},
+		{"hasher", "POST /{$}"}: {"hasher:POST /{$}", "worker:hasher", "worker:loop"},
+		{"worker", "loop"}:      {"worker:loop"},
+		{"worker", "hasher"}:    {"worker:hasher", "worker:loop"},
+		{"worker", "rng"}:       {"worker:rng", "worker:loop"},
+		{"rng", "GET /{n}"}:     {"rng:GET /{n}", "worker:rng", "worker:loop"},
+	}
+	if len(tr.Spans) != len(want) {
+		t.Errorf("a loop is %d spans, want %d (the loop, its steps and the two calls)", len(tr.Spans), len(want))
 	}
 	for key, chain := range want {
 		s, ok := findSpan(tr, key[0], key[1])
@@ -101,12 +101,22 @@ func TestLoopTraceJoinsWorkerRngAndHasher(t *testing.T) {
 		}
 	}
 
-	// The loop's count span names the batch that carried it to Redis; that flush is a
-	// trace of its own, with the Redis call in it.
-	count, _ := findSpan(tr, "worker", "count")
-	seq, ok := count.Tag("worker.batch_seq")
+	// rng marks when it took its entropy slot: the wait before it, the hold after.
+	get, _ := findSpan(tr, "rng", "GET /{n}")
+	held, ok := get.Event(bottleneck.SlotHeld)
+	if !ok || held.Timestamp < get.StartTime || held.Timestamp > get.StartTime+get.Duration {
+		t.Errorf("rng's request span has no %q event within it: %+v", bottleneck.SlotHeld, get.Logs)
+	}
+	if _, wait := findSpan(bottleneck.Phases(tr), "rng", "wait for entropy slot"); !wait {
+		t.Error("the event does not split rng's request into its wait and hold")
+	}
+
+	// The loop span names the batch that carried it to Redis; that flush is a trace of
+	// its own, with the Redis call in it.
+	loop, _ := findSpan(tr, "worker", "loop")
+	seq, ok := loop.Tag("worker.batch_seq")
 	if !ok {
-		t.Fatalf("count span has no worker.batch_seq: %v", count.Tags)
+		t.Fatalf("loop span has no worker.batch_seq: %v", loop.Tags)
 	}
 	testbed.Eventually(t, 15*time.Second, "the flush trace of batch %v", func() bool {
 		flushes, err := jc.Traces(ctx, jaeger.Query{Service: "worker", Operation: "flush", Start: time.Now().Add(-time.Minute),

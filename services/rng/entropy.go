@@ -9,9 +9,7 @@ import (
 
 	"github.com/dockercoins/dockercoins"
 	"github.com/dockercoins/dockercoins/internal/pause"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/semaphore"
 )
@@ -19,13 +17,6 @@ import (
 // This file is rng's simulated slowness: one entropy slot per instance (RNG_SLOTS),
 // held for RNG_DELAY by each request, so that requests queue and rng becomes the
 // bottleneck the workshop teaches.
-
-// tracer makes the spans that split a request's time into queueing and work, for a
-// request whose trace is sampled; others get noSpan and build no attributes.
-var (
-	tracer = otel.Tracer("github.com/dockercoins/dockercoins/services/rng")
-	noSpan = trace.SpanFromContext(context.Background())
-)
 
 func newEntropy(slots, queueMax int, delay time.Duration) *entropy {
 	slots = max(slots, 1)
@@ -51,48 +42,37 @@ func (e *busyError) Error() string {
 	return fmt.Sprintf("rng busy: %d requests already waiting for an entropy slot; retry later or on another instance", e.waiting)
 }
 
-// acquire waits in line for a slot, in a span of its own: a trace shows the queueing
-// apart from the work. When queueMax requests already wait it answers a *busyError at
-// once, unless a slot is free: an unbounded line would let a flood make every caller
-// wait past its timeout, and hold a goroutine per waiter. The caller releases the slot.
-func (e *entropy) acquire(ctx context.Context) error {
-	ahead := e.waiting.Add(1) - 1
+// acquire waits in line for a slot and says how many requests were ahead. When
+// queueMax requests already wait it answers a *busyError at once, unless a slot is
+// free: an unbounded line would let a flood make every caller wait past its timeout,
+// and hold a goroutine per waiter. The caller releases the slot.
+func (e *entropy) acquire(ctx context.Context) (ahead int64, err error) {
+	ahead = e.waiting.Add(1) - 1
 	defer e.waiting.Add(-1)
-	wait := noSpan
-	if trace.SpanFromContext(ctx).IsRecording() {
-		ctx, wait = tracer.Start(ctx, dockercoins.SpanWait, trace.WithAttributes(
-			attribute.Int64("rng.waiting_ahead", ahead), attribute.Int("rng.slots", e.size)))
-		defer wait.End()
-	}
 	if ahead >= e.queueMax {
 		if e.slots.TryAcquire(1) {
-			return nil // a free slot, taken: no line to wait in
+			return ahead, nil // a free slot, taken: no line to wait in
 		}
-		wait.SetStatus(codes.Error, "queue full")
-		return &busyError{waiting: ahead, retryAfter: time.Duration(ahead/int64(e.size)+1) * e.delay}
+		return ahead, &busyError{waiting: ahead, retryAfter: time.Duration(ahead/int64(e.size)+1) * e.delay}
 	}
-	if err := e.slots.Acquire(ctx, 1); err != nil {
-		wait.SetStatus(codes.Error, "caller left while waiting")
-		return err
-	}
-	return nil
+	return ahead, e.slots.Acquire(ctx, 1)
 }
 
 // generate waits in line for an entropy slot, then holds it for e.delay: the queueing,
-// not the work, is what makes rng the bottleneck. Each phase is a span of its own, so
-// a trace shows which of the two a slow request spent its time in.
+// not the work, is what makes rng the bottleneck. The moment the slot is taken is an
+// event on the request's span, so a trace shows which of the two a slow request spent
+// its time in (two spans would cost a loop two more).
 func generate(ctx context.Context, e *entropy, n int) ([]byte, error) {
-	if err := e.acquire(ctx); err != nil {
+	ahead, err := e.acquire(ctx)
+	if err != nil {
 		return nil, err
 	}
 	defer e.slots.Release(1)
-	hold := noSpan
-	if trace.SpanFromContext(ctx).IsRecording() {
-		_, hold = tracer.Start(ctx, dockercoins.SpanHold, trace.WithAttributes(attribute.Int("rng.bytes", n)))
-		defer hold.End()
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.AddEvent(dockercoins.EventSlotHeld, trace.WithAttributes(attribute.Int64("rng.waiting_ahead", ahead),
+			attribute.Int("rng.slots", e.size), attribute.Int("rng.bytes", n)))
 	}
 	if err := pause.For(ctx, e.delay); err != nil {
-		hold.SetStatus(codes.Error, "caller left while holding the slot")
 		return nil, err
 	}
 	buf := make([]byte, n)
@@ -102,7 +82,7 @@ func generate(ctx context.Context, e *entropy, n int) ([]byte, error) {
 
 // turn waits in line for a slot and gives it back at once.
 func (e *entropy) turn(ctx context.Context) error {
-	if err := e.acquire(ctx); err != nil {
+	if _, err := e.acquire(ctx); err != nil {
 		return err
 	}
 	e.slots.Release(1)

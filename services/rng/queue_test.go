@@ -94,7 +94,7 @@ func TestFullLineWithAFreeSlotTakesOneSlot(t *testing.T) {
 	e := newEntropy(1, 0, time.Millisecond) // no line at all: every request is "beyond" it
 	for i := range 3 {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := e.acquire(ctx)
+		_, err := e.acquire(ctx)
 		cancel()
 		if err != nil {
 			t.Fatalf("request %d, the slot free: %v", i, err)

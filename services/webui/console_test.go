@@ -131,6 +131,33 @@ func TestWaterfallNamesTheLongestLeaf(t *testing.T) {
 	}
 }
 
+// rng marks the moment it takes its entropy slot with an event on its request span;
+// the waterfall draws the wait and the hold as bars below it, the wait the longest.
+func TestWaterfallSplitsRngAtTheSlotEvent(t *testing.T) {
+	ref := func(id string) []jaeger.Reference {
+		return []jaeger.Reference{{RefType: "CHILD_OF", TraceID: "t", SpanID: id}}
+	}
+	held := jaeger.Log{Timestamp: 1_700_000, Fields: []jaeger.KeyValue{{Key: "event", Value: "entropy slot held"}, {Key: "rng.waiting_ahead", Value: 5.0}}}
+	tr := jaeger.Trace{TraceID: "t", Processes: map[string]jaeger.Process{"w": {ServiceName: "worker"}, "r": {ServiceName: "rng"}},
+		Spans: []jaeger.Span{
+			{TraceID: "t", SpanID: "loop", OperationName: "loop", StartTime: 1_000_000, Duration: 900_000, ProcessID: "w"},
+			{TraceID: "t", SpanID: "rng", OperationName: "rng", References: ref("loop"), StartTime: 1_100_000, Duration: 700_000, ProcessID: "w"},
+			{TraceID: "t", SpanID: "get", OperationName: "GET /{n}", References: ref("rng"), StartTime: 1_150_000, Duration: 650_000, ProcessID: "r",
+				Logs: []jaeger.Log{held}},
+		}}
+	w := (&traces{}).waterfall(tr)
+	var order []string
+	for _, s := range w.Spans {
+		order = append(order, s.Name+"@"+fmt.Sprint(s.Start)+"+"+fmt.Sprint(s.Duration))
+	}
+	if got := strings.Join(order, ","); got != "loop@0+900,rng@100+700,GET /{n}@150+650,wait for entropy slot@150+550,hold entropy slot@700+100" {
+		t.Fatalf("bars %s", got)
+	}
+	if w.Longest == nil || w.Longest.Name != "wait for entropy slot" || w.Longest.Attrs["rng.waiting_ahead"] != "5" {
+		t.Fatalf("longest %+v", w.Longest)
+	}
+}
+
 func TestPlaceJoinsConsulAndNomadByAllocation(t *testing.T) {
 	instances := []Instance{
 		{ID: "_nomad-task-aaaaaaaa-1111-rng-rng-rng-http", Node: "consul-n1", Addr: "10.0.0.11:2000", Health: "passing"},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dockercoins/dockercoins"
+	"github.com/dockercoins/dockercoins/telemetry/bottleneck"
 	"github.com/dockercoins/dockercoins/telemetry/jaeger"
 )
 
@@ -164,8 +165,10 @@ func (t *traces) loop(ctx context.Context, id string) (LoopTrace, error) {
 	return out, nil
 }
 
-// waterfall lays a trace out: each span under its parent, siblings by start time.
+// waterfall lays a trace out: each span under its parent, siblings by start time; an
+// rng request's wait for its entropy slot and its hold of it as two bars below it.
 func (t *traces) waterfall(tr jaeger.Trace) Waterfall {
+	tr = bottleneck.Phases(tr)
 	if len(tr.Spans) == 0 {
 		return Waterfall{ID: tr.TraceID}
 	}

@@ -21,7 +21,6 @@ const (
 	Pause   = dockercoins.SpanPause
 	RNG     = dockercoins.SpanRNG
 	Hasher  = dockercoins.SpanHasher
-	Count   = dockercoins.SpanCount
 	Wait    = dockercoins.SpanWait // in rng, before the slot is held
 	Hold    = dockercoins.SpanHold
 	Workers = "workers" // the verdict when no service limits the loop
@@ -66,12 +65,12 @@ type Report struct {
 	Loops   int    `json:"loops"`   // complete, successful loops analysed
 	Skipped int    `json:"skipped"` // failed loops, or loops whose step spans were missing
 	Loop    Step   `json:"loop"`
-	Steps   []Step `json:"steps"` // pause, rng, hasher, count, then "other": loop time outside any step
+	Steps   []Step `json:"steps"` // pause, rng, hasher, then "other": loop time outside any step
 	// RNGQueue is the share of the rng calls' time spent waiting for the entropy slot,
 	// over the loops whose rng spans were found (RNGQueueLoops); -1 when none were.
 	RNGQueue      float64 `json:"rng_queue"`
 	RNGQueueLoops int     `json:"rng_queue_loops"`
-	// Bottleneck is the step named: rng, hasher, count, "workers", or "" with no data.
+	// Bottleneck is the step named: rng, hasher, "workers", or "" with no data.
 	Bottleneck string `json:"bottleneck"`
 	Verdict    string `json:"verdict"` // the one-line conclusion
 }
@@ -93,7 +92,7 @@ func Analyze(traces []jaeger.Trace) Report {
 	steps := map[string][]time.Duration{}
 	var other, rngCalls, waited time.Duration
 	for _, t := range traces {
-		l, ok := analyzeTrace(t)
+		l, ok := analyzeTrace(Phases(t))
 		switch {
 		case !ok:
 			continue // not a worker loop trace

@@ -85,6 +85,64 @@ func TestOneRngSlotForEightWorkersNamesRng(t *testing.T) {
 	}
 }
 
+// asEvents turns rng's wait and hold spans into what rng records now: the moment the
+// slot was held, an event on the request's span, with the wait's tags as its fields.
+func asEvents(traces []jaeger.Trace) {
+	for i, tr := range traces {
+		at := map[string]jaeger.Log{}
+		for _, s := range tr.Spans {
+			if s.OperationName == Wait && tr.Service(s) == RNG {
+				fields := append([]jaeger.KeyValue{{Key: "event", Type: "string", Value: SlotHeld}}, s.Tags...)
+				at[s.Parent()] = jaeger.Log{Timestamp: s.StartTime + s.Duration, Fields: fields}
+			}
+		}
+		for j, s := range tr.Spans {
+			if l, ok := at[s.SpanID]; ok {
+				traces[i].Spans[j].Logs = append(s.Logs, l)
+			}
+		}
+	}
+	drop(traces, RNG, Wait)
+	drop(traces, RNG, Hold)
+}
+
+// rng's slot event gives the same breakdown as the wait and hold spans it replaced.
+func TestTheSlotEventSplitsRngLikeItsSpansDid(t *testing.T) {
+	spans := Analyze(load(t, "rng-bound.json"))
+	traces := load(t, "rng-bound.json")
+	asEvents(traces)
+	for _, s := range traces[0].Spans {
+		if s.OperationName == Wait || s.OperationName == Hold {
+			t.Fatalf("a %s span is left", s.OperationName)
+		}
+	}
+	events := Analyze(traces)
+	if events.RNGQueueLoops != 12 || math.Abs(events.RNGQueue-spans.RNGQueue) > 0.01 || events.Verdict != spans.Verdict {
+		t.Fatalf("from events: %d loops with rng, queueing %.3f, %q; from spans: %.3f, %q",
+			events.RNGQueueLoops, events.RNGQueue, events.Verdict, spans.RNGQueue, spans.Verdict)
+	}
+	// The phases are children of rng's request span, the wait carrying the event's fields.
+	tr := Phases(traces[0])
+	var wait, hold *jaeger.Span
+	for i, s := range tr.Spans {
+		switch s.OperationName {
+		case Wait:
+			wait = &tr.Spans[i]
+		case Hold:
+			hold = &tr.Spans[i]
+		}
+	}
+	if wait == nil || hold == nil || wait.Parent() != hold.Parent() || wait.StartTime+wait.Duration != hold.StartTime {
+		t.Fatalf("phases: wait %+v, hold %+v", wait, hold)
+	}
+	if _, ok := wait.Tag("rng.waiting_ahead"); !ok {
+		t.Errorf("the wait lacks the event's fields: %+v", wait.Tags)
+	}
+	if len(Phases(load(t, "rng-bound.json")[0]).Spans) != len(load(t, "rng-bound.json")[0].Spans) {
+		t.Error("a trace without the event changed")
+	}
+}
+
 func TestEnoughRngSlotsNamesTheWorkers(t *testing.T) {
 	r := Analyze(load(t, "rng-slots.json"))
 	checkShares(t, r)
@@ -213,7 +271,7 @@ func TestReportJSONGivesMilliseconds(t *testing.T) {
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
-	if math.Abs(back.Loop.P50-ms(r.Loop.P50)) > 1e-9 || back.Loop.P50 < 100 || back.Verdict != r.Verdict || len(back.Steps) != 5 {
+	if math.Abs(back.Loop.P50-ms(r.Loop.P50)) > 1e-9 || back.Loop.P50 < 100 || back.Verdict != r.Verdict || len(back.Steps) != 4 {
 		t.Fatalf("JSON %s", b)
 	}
 }
@@ -224,7 +282,7 @@ func TestTextShowsEveryStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"\nloop ", "\npause ", "\nrng ", "\nhasher ", "\ncount ", "82% of it waiting for the entropy slot", "\nbottleneck: rng"} {
+	for _, want := range []string{"\nloop ", "\npause ", "\nrng ", "\nhasher ", "\nother ", "82% of it waiting for the entropy slot", "\nbottleneck: rng"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text lacks %q:\n%s", want, out)
 		}

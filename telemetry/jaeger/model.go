@@ -20,7 +20,14 @@ type Span struct {
 	StartTime     int64       `json:"startTime"` // µs since the epoch
 	Duration      int64       `json:"duration"`  // µs
 	Tags          []KeyValue  `json:"tags"`
+	Logs          []Log       `json:"logs"` // the span's events
 	ProcessID     string      `json:"processID"`
+}
+
+// Log is a span event: its name is the field "event".
+type Log struct {
+	Timestamp int64      `json:"timestamp"` // µs since the epoch
+	Fields    []KeyValue `json:"fields"`
 }
 
 // Reference links a span to another, its parent for CHILD_OF.
@@ -67,6 +74,18 @@ func (s Span) Tag(key string) (any, bool) {
 		}
 	}
 	return nil, false
+}
+
+// Event returns the span's first event named name.
+func (s Span) Event(name string) (Log, bool) {
+	for _, l := range s.Logs {
+		for _, f := range l.Fields {
+			if f.Key == "event" && f.Value == name {
+				return l, true
+			}
+		}
+	}
+	return Log{}, false
 }
 
 // Failed reports whether the span ended with an error status.
