@@ -166,7 +166,8 @@ func TestConsole(t *testing.T) {
 		if err := chromedp.Do(bctx, chromedp.Navigate(page)); err != nil {
 			t.Fatal(err)
 		}
-		evalUntil(t, bctx, 30*time.Second, "the traces panel to say Jaeger is missing", `document.getElementById("traces-missing").textContent.includes("traces unavailable")`)
+		evalUntil(t, bctx, 30*time.Second, "the traces panel to say Jaeger is missing", `document.getElementById("traces-missing").textContent.includes("Jaeger does not answer")`)
+		evalUntil(t, bctx, 10*time.Second, "the bottleneck panel to say so too", `document.getElementById("verdict").textContent.includes("Jaeger does not answer")`)
 		evalUntil(t, bctx, 20*time.Second, "where it runs drawn", `document.querySelector("[data-group=worker]")?.dataset.instances === "8"`)
 		speedGoesOn(t, bctx)
 		testbed.Screenshot(t, bctx, "console-jaeger-down.png")

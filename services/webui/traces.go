@@ -281,7 +281,7 @@ func (t *traces) handleLoop(w http.ResponseWriter, r *http.Request) {
 // connections, as it does until make up has built and started it, else 502.
 func writeJaegerError(w http.ResponseWriter, err error) {
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "tracing is coming: Jaeger does not answer yet"})
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": "tracing is coming: Jaeger does not answer yet (it is still being built or started, or it is down)"})
 		return
 	}
 	writeJSON(w, http.StatusBadGateway, map[string]string{"error": "Jaeger: " + shortError(err)})
