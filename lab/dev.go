@@ -119,7 +119,7 @@ func StartDev(ctx context.Context, d Dev) (*Stack, error) {
 	consulAgent := Agent{
 		Name: "consul", State: state, Netns: d.Netns, Ready: answering(s.ConsulAddr+"/v1/status/leader", `""`),
 		Args: []string{d.Tools.Consul, "agent", "-dev", "-log-level", "info", "-bind", d.IP, "-client", client,
-			"-hcl", "dns_config { only_passing = true }", "-hcl", devACL},
+			"-hcl", DevDNSConfig, "-hcl", devACL},
 	}
 	if err := consulAgent.Start(ctx); err != nil {
 		return nil, err
@@ -145,6 +145,13 @@ func StartDev(ctx context.Context, d Dev) (*Stack, error) {
 	}
 	return s, WriteSecrets(ctx, s)
 }
+
+// DevDNSConfig is the dev agent's Consul DNS, as every lab agent's
+// (lab/consul/agent.hcl): only instances whose checks pass; and an answer too big for
+// UDP (about 25 SRV records) says so with the truncated bit, so that dig and other
+// resolvers ask again over TCP, where Consul omits nothing. Without it Consul trims the
+// answer silently.
+const DevDNSConfig = `dns_config { only_passing = true, enable_truncate = true }`
 
 // devACL turns the dev agent's ACLs on, denying what no token allows, as every
 // stack's agents do (lab/consul/agent.hcl); BootstrapConsul does the rest.

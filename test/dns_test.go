@@ -3,6 +3,7 @@ package test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +15,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/dockercoins/dockercoins/lab"
 	"github.com/dockercoins/dockercoins/peer"
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
@@ -200,4 +203,103 @@ func TestDNSFloorAppliesToConsulsDefaultTTL(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no healthy instance of nosuchservice") {
 		t.Fatalf("unknown service: err %v, want no healthy instance", err)
 	}
+}
+
+// TestConsulDNSMarksAnAnswerTooBigForUDP asks the stacks' Consul DNS (lab.DevDNSConfig,
+// as lab/consul/agent.hcl) for 200 instances, as dig does: over UDP the answer either
+// holds them all or sets the truncated bit, so the asker retries over TCP, where all 200
+// come back. Without enable_truncate Consul returned 25 and no bit.
+func TestConsulDNSMarksAnAnswerTooBigForUDP(t *testing.T) {
+	c := testbed.StartConsul(t, "-hcl", lab.DevDNSConfig)
+	const n = 200
+	for i := range n {
+		err := c.Client.Agent().ServiceRegister(&api.AgentServiceRegistration{
+			ID: fmt.Sprintf("w-%d", i), Name: "w", Address: "127.0.0.9", Port: 20000 + i,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var h dnsmessage.Header
+	var tcp int
+	testbed.Eventually(t, 10*time.Second, "all %d instances over TCP", func() bool {
+		h, tcp = srvQuery(t, "tcp", c.DNSAddr, "w.service.consul.")
+		return tcp == n
+	}, n)
+	h, udp := srvQuery(t, "udp", c.DNSAddr, "w.service.consul.")
+	t.Logf("over UDP: %d records, truncated %v; over TCP: %d", udp, h.Truncated, tcp)
+	if udp < n && !h.Truncated {
+		t.Fatalf("over UDP %d of %d instances and no truncated bit: a resolver would take them for all", udp, n)
+	}
+}
+
+// srvQuery asks server for name's SRV records over network (udp or tcp) and returns
+// the answer's header and how many records it holds.
+func srvQuery(t *testing.T, network, server, name string) (dnsmessage.Header, int) {
+	t.Helper()
+	q := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: 7, RecursionDesired: true})
+	err := q.StartQuestions()
+	if err == nil {
+		err = q.Question(dnsmessage.Question{Name: dnsmessage.MustNewName(name), Type: dnsmessage.TypeSRV, Class: dnsmessage.ClassINET})
+	}
+	msg, err := q.Finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.DialTimeout(network, server, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 65535)
+	var answer []byte
+	if network == "tcp" {
+		// A stream frames each message with its length.
+		if _, err := conn.Write(append([]byte{byte(len(msg) >> 8), byte(len(msg))}, msg...)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(conn, buf[:2]); err != nil {
+			t.Fatal(err)
+		}
+		size := int(buf[0])<<8 | int(buf[1])
+		if _, err := io.ReadFull(conn, buf[:size]); err != nil {
+			t.Fatal(err)
+		}
+		answer = buf[:size]
+	} else {
+		if _, err := conn.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		size, err := conn.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		answer = buf[:size]
+	}
+	var p dnsmessage.Parser
+	h, err := p.Start(answer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SkipAllQuestions(); err != nil {
+		t.Fatal(err)
+	}
+	records := 0
+	for {
+		ah, err := p.AnswerHeader()
+		if err == dnsmessage.ErrSectionDone {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ah.Type == dnsmessage.TypeSRV {
+			records++
+		}
+		if err := p.SkipAnswer(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h, records
 }

@@ -13,9 +13,12 @@ bind_addr   = "@NODE_IP@"
 client_addr = "@CLIENT_ADDR@"
 
 # Consul DNS answers only instances whose checks pass, so a worker never gets an rng
-# that is starting or failing.
+# that is starting or failing; an answer too big for UDP sets the truncated bit, so a
+# resolver asks again over TCP instead of getting a silently trimmed list (200 workers
+# came back as 25 over UDP without it). lab.DevDNSConfig is the dev agent's copy.
 dns_config {
-  only_passing = true
+  only_passing    = true
+  enable_truncate = true
 }
 
 leave_on_terminate = true
