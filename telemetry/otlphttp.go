@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -66,8 +67,9 @@ func newJSONExporter(url string, headers map[string]string) *jsonExporter {
 }
 
 // ExportSpans encodes spans and posts them, retrying what a collector can recover from:
-// a failed connection, and the answers 429, 502, 503 and 504 (after the Retry-After they
-// carry, if longer than the backoff).
+// a connection that dropped or timed out, and the answers 429, 502, 503 and 504 (after
+// the Retry-After they carry, if longer than the backoff). A refused connection is not
+// retried: nothing listens there.
 func (e *jsonExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	if len(spans) == 0 {
 		return nil
@@ -100,10 +102,15 @@ func (e *jsonExporter) post(ctx context.Context, body []byte) error {
 		req.Header.Set(k, v)
 	}
 	resp, err := e.client.Do(req)
-	if err != nil {
-		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return err // the export was cancelled or the exporter stopped: not worth a retry
-		}
+	switch {
+	case err == nil:
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return err // the export was cancelled or the exporter stopped
+	case errors.Is(err, syscall.ECONNREFUSED):
+		// Nothing listens: the collector is down, not busy. Failing at once keeps a
+		// stopping service from spending its whole flush time on it.
+		return err
+	default: // a connection dropped or timed out
 		return &retryable{err: err}
 	}
 	defer resp.Body.Close()

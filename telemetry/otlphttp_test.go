@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -151,6 +153,24 @@ func TestExportGivesUp(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestExportToNothingListeningFailsAtOnce(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	e := newJSONExporter("http://"+addr+"/v1/traces", nil)
+	start := time.Now()
+	err = e.ExportSpans(context.Background(), sampleSpans(t))
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("export to a closed port: %v", err)
+	}
+	if took := time.Since(start); took > e.retry.initial {
+		t.Errorf("a refused export took %v: it was retried", took)
 	}
 }
 
