@@ -74,30 +74,40 @@ func (c *Settings) TracesURL() (string, error) {
 	return u.String(), nil
 }
 
-// headers reads OTEL_EXPORTER_OTLP_HEADERS.
+// headers reads OTEL_EXPORTER_OTLP_HEADERS. Its values are often credentials: errors
+// name the entry or the header, never a value.
 func (c *Settings) headers() (map[string]string, error) {
-	pairs, err := parsePairs("OTEL_EXPORTER_OTLP_HEADERS", c.Headers)
+	const name = "OTEL_EXPORTER_OTLP_HEADERS"
+	pairs, err := parsePairs(name, c.Headers, true)
 	if err != nil {
 		return nil, err
 	}
 	h := make(map[string]string, len(pairs))
 	for _, kv := range pairs {
-		if !validHeader(kv[0], kv[1]) {
-			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_HEADERS: %s: not a valid HTTP header", strconv.Quote(kv[0]+"="+kv[1]))
+		if !validHeaderName(kv[0]) {
+			return nil, fmt.Errorf("%s: %s is not a valid HTTP header name", name, strconv.Quote(kv[0]))
+		}
+		if !validHeaderValue(kv[1]) {
+			return nil, fmt.Errorf("%s: the value of %s has control characters", name, kv[0])
 		}
 		h[kv[0]] = kv[1]
 	}
 	return h, nil
 }
 
-// validHeader checks a header's name is an HTTP token and its value has no control
-// characters, so a typo fails at start rather than every export.
-func validHeader(name, value string) bool {
+// validHeaderName checks a header's name is an HTTP token, so a typo fails at start
+// rather than at every export.
+func validHeaderName(name string) bool {
 	for _, r := range name {
 		if r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
 			return false
 		}
 	}
+	return true
+}
+
+// validHeaderValue checks a header's value has no control characters but tabs.
+func validHeaderValue(value string) bool {
 	for _, r := range value {
 		if r < ' ' && r != '\t' || r == 0x7f {
 			return false
@@ -124,25 +134,33 @@ func (c *Settings) batchDelay() time.Duration { return time.Duration(c.BatchDela
 // parseAttributes reads OTEL_RESOURCE_ATTRIBUTES: comma-separated key=value pairs whose
 // values may be percent-encoded.
 func parseAttributes(s string) ([][2]string, error) {
-	return parsePairs("OTEL_RESOURCE_ATTRIBUTES", s)
+	return parsePairs("OTEL_RESOURCE_ATTRIBUTES", s, false)
 }
 
 // parsePairs reads the variable name's comma-separated key=value pairs, whose values may
 // be percent-encoded, as the OpenTelemetry variables that take several values write them.
-func parsePairs(name, s string) ([][2]string, error) {
+// With secret set, errors say which entry is wrong instead of quoting it.
+func parsePairs(name, s string, secret bool) ([][2]string, error) {
 	var out [][2]string
-	for _, pair := range strings.Split(s, ",") {
+	for i, pair := range strings.Split(s, ",") {
 		if strings.TrimSpace(pair) == "" {
 			continue
+		}
+		which := strconv.Quote(pair)
+		if secret {
+			which = "entry " + strconv.Itoa(i+1)
 		}
 		k, v, ok := strings.Cut(pair, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return nil, fmt.Errorf("%s: %s: want key=value", name, strconv.Quote(pair))
+			return nil, fmt.Errorf("%s: %s: want key=value", name, which)
 		}
 		dv, err := url.PathUnescape(strings.TrimSpace(v))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", name, strconv.Quote(pair), err)
+			if secret {
+				return nil, fmt.Errorf("%s: %s: the value is not percent-encoded right", name, which)
+			}
+			return nil, fmt.Errorf("%s: %s: %w", name, which, err)
 		}
 		out = append(out, [2]string{k, dv})
 	}

@@ -268,8 +268,10 @@ func TestBadSettingsAreClearErrors(t *testing.T) {
 		"OTEL_RESOURCE_ATTRIBUTES=k=%zz":                       "OTEL_RESOURCE_ATTRIBUTES",
 		"OTEL_BSP_MAX_EXPORT_BATCH_SIZE=100000":                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
 		"OTEL_BSP_SCHEDULE_DELAY=0":                            "OTEL_BSP_SCHEDULE_DELAY",
-		"OTEL_EXPORTER_OTLP_HEADERS=token":                     "OTEL_EXPORTER_OTLP_HEADERS: \"token\": want key=value",
-		"OTEL_EXPORTER_OTLP_HEADERS=bad name=x":                "not a valid HTTP header",
+		"OTEL_EXPORTER_OTLP_HEADERS=a=1,s3cret":                "OTEL_EXPORTER_OTLP_HEADERS: entry 2: want key=value",
+		"OTEL_EXPORTER_OTLP_HEADERS=bad name=x":                `"bad name" is not a valid HTTP header name`,
+		"OTEL_EXPORTER_OTLP_HEADERS=Token=s3cret%0A":           "the value of Token has control characters",
+		"OTEL_EXPORTER_OTLP_HEADERS=Token=s3cret%zz":           "entry 1: the value is not percent-encoded right",
 	} {
 		k, v, _ := strings.Cut(env, "=")
 		m := map[string]string{k: v}
@@ -279,6 +281,9 @@ func TestBadSettingsAreClearErrors(t *testing.T) {
 		_, err := Start(context.Background(), parse(t, "worker", m), quiet())
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one saying %q", env, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error shows a header's value: %v", env, err)
 		}
 	}
 }
