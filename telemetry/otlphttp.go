@@ -79,14 +79,15 @@ func (e *jsonExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.body = e.enc.encode(e.body[:0], spans)
-	if cap(e.body) > 16<<20 && len(e.body) < 1<<20 {
+	body := e.enc.encode(e.body[:0], spans)
+	e.body = body
+	if cap(body) > 16<<20 {
 		e.body = nil // one huge batch should not pin its buffer for the process's life
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(e.stop, cancel)()
-	return e.retry.do(ctx, func(ctx context.Context) error { return e.post(ctx, e.body) })
+	return e.retry.do(ctx, func(ctx context.Context) error { return e.post(ctx, body) })
 }
 
 // post sends one attempt. A retryable failure is a *retryable error.
