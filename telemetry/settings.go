@@ -14,14 +14,15 @@ import (
 // ones, read like every other setting (flag first, then the variable through the
 // service's getenv), so tests and Nomad jobs set them the same way.
 //
-// A few standard variables are read by the OpenTelemetry SDK itself, from the process
-// environment only: OTEL_EXPORTER_OTLP_HEADERS, OTEL_EXPORTER_OTLP_TIMEOUT,
-// OTEL_EXPORTER_OTLP_COMPRESSION, OTEL_EXPORTER_OTLP_CERTIFICATE (and their _TRACES_
-// forms), OTEL_BSP_EXPORT_TIMEOUT and the OTEL_SPAN_*_LIMIT variables.
+// The OpenTelemetry SDK itself reads the OTEL_SPAN_*_LIMIT variables, from the process
+// environment only. The exporter is the project's own (OTLP/HTTP with JSON bodies): it
+// takes no OTEL_EXPORTER_OTLP_PROTOCOL, _COMPRESSION, _CERTIFICATE or _TIMEOUT (an
+// attempt has 5 s), and of the headers only OTEL_EXPORTER_OTLP_HEADERS.
 type Settings struct {
 	Service        string // the service's own name, used when OTEL_SERVICE_NAME is empty
 	Endpoint       string // OTLP/HTTP base URL; "/v1/traces" is added
 	TracesEndpoint string // OTLP/HTTP traces URL, used as it is; wins over Endpoint
+	Headers        string // OTEL_EXPORTER_OTLP_HEADERS: key=value,key=value sent with every export
 	ServiceName    string
 	Sampler        string
 	SamplerArg     string
@@ -38,6 +39,7 @@ func (c *Settings) Register(s *settings.Set, service string) {
 	c.Service = service
 	s.String(&c.Endpoint, "otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector or Jaeger base URL, e.g. http://localhost:4318; empty: tracing off")
 	s.String(&c.TracesEndpoint, "otlp-traces-endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "OTLP/HTTP traces URL used as is, e.g. http://localhost:4318/v1/traces; wins over -otlp-endpoint")
+	s.String(&c.Headers, "otlp-headers", "OTEL_EXPORTER_OTLP_HEADERS", "", "headers sent with every span export, such as a collector's token: key=value,key=value, values percent-encoded")
 	s.String(&c.ServiceName, "otel-service-name", "OTEL_SERVICE_NAME", "", "service name in traces and metrics; empty: "+service)
 	s.String(&c.Sampler, "otel-traces-sampler", "OTEL_TRACES_SAMPLER", "parentbased_always_on", "always_on, always_off, traceidratio or their parentbased_ forms")
 	s.String(&c.SamplerArg, "otel-traces-sampler-arg", "OTEL_TRACES_SAMPLER_ARG", "", "sampling ratio from 0 to 1 for the traceidratio samplers")
@@ -72,6 +74,48 @@ func (c *Settings) TracesURL() (string, error) {
 	return u.String(), nil
 }
 
+// headers reads OTEL_EXPORTER_OTLP_HEADERS. Its values are often credentials: errors
+// name the entry or the header, never a value.
+func (c *Settings) headers() (map[string]string, error) {
+	const name = "OTEL_EXPORTER_OTLP_HEADERS"
+	pairs, err := parsePairs(name, c.Headers, true)
+	if err != nil {
+		return nil, err
+	}
+	h := make(map[string]string, len(pairs))
+	for _, kv := range pairs {
+		if !validHeaderName(kv[0]) {
+			return nil, fmt.Errorf("%s: %s is not a valid HTTP header name", name, strconv.Quote(kv[0]))
+		}
+		if !validHeaderValue(kv[1]) {
+			return nil, fmt.Errorf("%s: the value of %s has control characters", name, kv[0])
+		}
+		h[kv[0]] = kv[1]
+	}
+	return h, nil
+}
+
+// validHeaderName checks a header's name is an HTTP token, so a typo fails at start
+// rather than at every export.
+func validHeaderName(name string) bool {
+	for _, r := range name {
+		if r <= ' ' || r >= 0x7f || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue checks a header's value has no control characters but tabs.
+func validHeaderValue(value string) bool {
+	for _, r := range value {
+		if r < ' ' && r != '\t' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // validate checks the numbers, so a typo gives an error instead of a silent default.
 func (c *Settings) validate() error {
 	switch {
@@ -90,19 +134,33 @@ func (c *Settings) batchDelay() time.Duration { return time.Duration(c.BatchDela
 // parseAttributes reads OTEL_RESOURCE_ATTRIBUTES: comma-separated key=value pairs whose
 // values may be percent-encoded.
 func parseAttributes(s string) ([][2]string, error) {
+	return parsePairs("OTEL_RESOURCE_ATTRIBUTES", s, false)
+}
+
+// parsePairs reads the variable name's comma-separated key=value pairs, whose values may
+// be percent-encoded, as the OpenTelemetry variables that take several values write them.
+// With secret set, errors say which entry is wrong instead of quoting it.
+func parsePairs(name, s string, secret bool) ([][2]string, error) {
 	var out [][2]string
-	for _, pair := range strings.Split(s, ",") {
+	for i, pair := range strings.Split(s, ",") {
 		if strings.TrimSpace(pair) == "" {
 			continue
+		}
+		which := strconv.Quote(pair)
+		if secret {
+			which = "entry " + strconv.Itoa(i+1)
 		}
 		k, v, ok := strings.Cut(pair, "=")
 		k = strings.TrimSpace(k)
 		if !ok || k == "" {
-			return nil, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %s: want key=value", strconv.Quote(pair))
+			return nil, fmt.Errorf("%s: %s: want key=value", name, which)
 		}
 		dv, err := url.PathUnescape(strings.TrimSpace(v))
 		if err != nil {
-			return nil, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %s: %w", strconv.Quote(pair), err)
+			if secret {
+				return nil, fmt.Errorf("%s: %s: the value is not percent-encoded right", name, which)
+			}
+			return nil, fmt.Errorf("%s: %s: %w", name, which, err)
 		}
 		out = append(out, [2]string{k, dv})
 	}

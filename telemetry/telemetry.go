@@ -9,13 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -49,7 +44,7 @@ func Disabled() bool { return disabled.Load() }
 type Telemetry struct {
 	tracing  *sdktrace.TracerProvider // nil when tracing is off
 	meters   *sdkmetric.MeterProvider
-	registry *prometheus.Registry
+	metrics  *promHandler
 	counts   *spanCounts
 	log      *slog.Logger
 	disabled bool
@@ -75,8 +70,11 @@ func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error
 	if err != nil {
 		return nil, err
 	}
-	t := &Telemetry{registry: prometheus.NewRegistry(), counts: &spanCounts{}, log: log, disabled: c.Disabled}
-	t.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	headers, err := c.headers()
+	if err != nil {
+		return nil, err
+	}
+	t := &Telemetry{counts: &spanCounts{}, log: log, disabled: c.Disabled}
 	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
 	otel.SetErrorHandler(newErrorLog(log, 10*time.Second))
 	disabled.Store(c.Disabled)
@@ -85,12 +83,11 @@ func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error
 		// nothing until scraped.
 		otel.SetTracerProvider(tracenoop.NewTracerProvider())
 		otel.SetMeterProvider(metricnoop.NewMeterProvider())
+		t.metrics = newPromHandler(nil)
 		log.Info("telemetry off", "reason", "OTEL_SDK_DISABLED")
 		return t, nil
 	}
-	if err := t.startMetrics(res); err != nil {
-		return nil, err
-	}
+	t.startMetrics(res)
 	if target == "" {
 		// The no-op provider still hands on a caller's trace context, so logs and
 		// onward calls keep the caller's trace ID.
@@ -98,7 +95,7 @@ func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error
 		log.Info("tracing off", "reason", "no OTEL_EXPORTER_OTLP_ENDPOINT")
 		return t, nil
 	}
-	if err := t.startTracing(ctx, c, target, res, sample); err != nil {
+	if err := t.startTracing(c, target, headers, res, sample); err != nil {
 		return nil, err
 	}
 	log.Info("tracing on", "endpoint", target, "sampler", c.Sampler, "queue", c.QueueSize)
@@ -106,30 +103,21 @@ func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error
 }
 
 // startMetrics installs the meter provider whose metrics /metrics serves.
-func (t *Telemetry) startMetrics(res *resource.Resource) error {
-	reader, err := otelprom.New(otelprom.WithRegisterer(t.registry))
-	if err != nil {
-		return fmt.Errorf("prometheus exporter: %w", err)
-	}
+func (t *Telemetry) startMetrics(res *resource.Resource) {
+	// Scrapes read the instruments: the reader's default temporality is cumulative, as
+	// Prometheus wants.
+	reader := sdkmetric.NewManualReader()
+	t.metrics = newPromHandler(reader)
 	// Exemplars link metrics to traces, but Prometheus' text format cannot carry them:
 	// offering every measurement to a reservoir would be work for nothing.
 	t.meters = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader), sdkmetric.WithResource(res),
 		sdkmetric.WithExemplarFilter(exemplar.AlwaysOffFilter))
 	otel.SetMeterProvider(t.meters)
-	return nil
 }
 
 // startTracing installs the tracer provider that batches spans to target.
-func (t *Telemetry) startTracing(ctx context.Context, c Settings, target string, res *resource.Resource, sample sdktrace.Sampler) error {
-	exp, err := otlptracehttp.New(ctx,
-		otlptracehttp.WithEndpointURL(target),
-		otlptracehttp.WithTimeout(5*time.Second),
-		otlptracehttp.WithRetry(otlptracehttp.RetryConfig{
-			Enabled: true, InitialInterval: 250 * time.Millisecond, MaxInterval: time.Second, MaxElapsedTime: 3 * time.Second,
-		}))
-	if err != nil {
-		return fmt.Errorf("otlp exporter: %w", err)
-	}
+func (t *Telemetry) startTracing(c Settings, target string, headers map[string]string, res *resource.Resource, sample sdktrace.Sampler) error {
+	exp := newJSONExporter(target, headers)
 	t.tracing = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sample),
@@ -151,9 +139,7 @@ func (t *Telemetry) startTracing(ctx context.Context, c Settings, target string,
 func (t *Telemetry) Tracing() bool { return t.tracing != nil }
 
 // Metrics serves the metrics in Prometheus' text format.
-func (t *Telemetry) Metrics() http.Handler {
-	return promhttp.HandlerFor(t.registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(t.log.Handler(), slog.LevelWarn)})
-}
+func (t *Telemetry) Metrics() http.Handler { return t.metrics }
 
 // Handler wraps a service's handler: every request gets request count and latency
 // metrics and, with tracing on, a server span joined to the caller's trace; GET

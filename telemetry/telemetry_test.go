@@ -17,8 +17,6 @@ import (
 	"github.com/dockercoins/dockercoins/internal/settings"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
-	collectortrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	"google.golang.org/protobuf/proto"
 )
 
 // parse registers the telemetry settings of service and reads them from env.
@@ -35,32 +33,33 @@ func parse(t testing.TB, service string, env map[string]string) Settings {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// collector is an OTLP/HTTP receiver that keeps what it is sent.
+// collector is an OTLP/HTTP receiver of JSON requests that keeps what it is sent.
 type collector struct {
-	mu   sync.Mutex
-	reqs []*collectortrace.ExportTraceServiceRequest
-	srv  *httptest.Server
+	mu     sync.Mutex
+	reqs   []*otlpRequest
+	header http.Header // of the last request
+	srv    *httptest.Server
 }
 
 func newCollector(t testing.TB) *collector {
 	c := &collector{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
+		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/json" {
 			http.Error(w, "unexpected "+r.URL.Path, http.StatusNotFound)
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		var req collectortrace.ExportTraceServiceRequest
-		if err := proto.Unmarshal(body, &req); err != nil {
+		var req otlpRequest
+		if err := json.Unmarshal(body, &req); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		c.mu.Lock()
 		c.reqs = append(c.reqs, &req)
+		c.header = r.Header.Clone()
 		c.mu.Unlock()
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		b, _ := proto.Marshal(&collectortrace.ExportTraceServiceResponse{})
-		w.Write(b)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, "{}")
 	}))
 	t.Cleanup(c.srv.Close)
 	return c
@@ -75,7 +74,7 @@ func (c *collector) spans() (names []string, resource map[string]string, spans m
 	for _, req := range c.reqs {
 		for _, rs := range req.ResourceSpans {
 			for _, kv := range rs.Resource.Attributes {
-				resource[kv.Key] = kv.Value.GetStringValue()
+				resource[kv.Key] = kv.Value.StringValue
 			}
 			for _, ss := range rs.ScopeSpans {
 				for _, s := range ss.Spans {
@@ -88,7 +87,7 @@ func (c *collector) spans() (names []string, resource map[string]string, spans m
 	return names, resource, spans
 }
 
-type spanInfo struct{ trace, parent []byte }
+type spanInfo struct{ trace, parent string }
 
 func TestNoEndpointMeansNoTracingButMetrics(t *testing.T) {
 	tel, err := Start(context.Background(), parse(t, "rng", nil), quiet())
@@ -131,6 +130,7 @@ func TestSpansReachTheCollectorWithTheResource(t *testing.T) {
 		"OTEL_SERVICE_NAME":           "rng-blue",
 		"NOMAD_ALLOC_ID":              "a1b2c3",
 		"OTEL_BSP_SCHEDULE_DELAY":     "50",
+		"OTEL_EXPORTER_OTLP_HEADERS":  "X-Scope-OrgID=coins,Authorization=Bearer%20t0ken",
 	})
 	tel, err := Start(context.Background(), c, quiet())
 	if err != nil {
@@ -160,15 +160,20 @@ func TestSpansReachTheCollectorWithTheResource(t *testing.T) {
 	if res["host.name"] == "" {
 		t.Error("resource without host.name")
 	}
+	col.mu.Lock()
+	if h := col.header; h.Get("X-Scope-OrgID") != "coins" || h.Get("Authorization") != "Bearer t0ken" {
+		t.Errorf("export headers %v, want those of OTEL_EXPORTER_OTLP_HEADERS", h)
+	}
+	col.mu.Unlock()
 	server, ok := spans["GET"]
 	if !ok {
 		t.Fatalf("no server span among %v", names)
 	}
-	if got := trace.TraceID(server.trace).String(); got != "0af7651916cd43dd8448eb211c80319c" {
-		t.Errorf("server span in trace %s, not the caller's", got)
+	if server.trace != "0af7651916cd43dd8448eb211c80319c" {
+		t.Errorf("server span in trace %s, not the caller's", server.trace)
 	}
-	if got := trace.SpanID(server.parent).String(); got != "b7ad6b7169203331" {
-		t.Errorf("server span's parent %s, not the caller's span", got)
+	if server.parent != "b7ad6b7169203331" {
+		t.Errorf("server span's parent %s, not the caller's span", server.parent)
 	}
 }
 
@@ -263,6 +268,10 @@ func TestBadSettingsAreClearErrors(t *testing.T) {
 		"OTEL_RESOURCE_ATTRIBUTES=k=%zz":                       "OTEL_RESOURCE_ATTRIBUTES",
 		"OTEL_BSP_MAX_EXPORT_BATCH_SIZE=100000":                "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
 		"OTEL_BSP_SCHEDULE_DELAY=0":                            "OTEL_BSP_SCHEDULE_DELAY",
+		"OTEL_EXPORTER_OTLP_HEADERS=a=1,s3cret":                "OTEL_EXPORTER_OTLP_HEADERS: entry 2: want key=value",
+		"OTEL_EXPORTER_OTLP_HEADERS=bad name=x":                `"bad name" is not a valid HTTP header name`,
+		"OTEL_EXPORTER_OTLP_HEADERS=Token=s3cret%0A":           "the value of Token has control characters",
+		"OTEL_EXPORTER_OTLP_HEADERS=Token=s3cret%zz":           "entry 1: the value is not percent-encoded right",
 	} {
 		k, v, _ := strings.Cut(env, "=")
 		m := map[string]string{k: v}
@@ -272,6 +281,9 @@ func TestBadSettingsAreClearErrors(t *testing.T) {
 		_, err := Start(context.Background(), parse(t, "worker", m), quiet())
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want one saying %q", env, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: the error shows a header's value: %v", env, err)
 		}
 	}
 }

@@ -1,0 +1,220 @@
+package telemetry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
+
+// errExporterStopped is what an export after Shutdown returns.
+var errExporterStopped = errors.New("span exporter shut down")
+
+// retryPolicy says how long an export keeps trying: exponential backoff from initial,
+// each wait at most maxWait, giving up once maxElapsed has passed.
+type retryPolicy struct {
+	initial, maxWait, maxElapsed time.Duration
+}
+
+// defaultRetry is the exporter's retry policy: short, so a collector that is down costs
+// a batch, not a queue stuck for minutes.
+var defaultRetry = retryPolicy{initial: 250 * time.Millisecond, maxWait: time.Second, maxElapsed: 3 * time.Second}
+
+// jsonExporter sends spans to an OTLP/HTTP collector as JSON (a sdktrace.SpanExporter).
+// The batch span processor calls it from one goroutine; the mutex keeps a second caller
+// from sharing the buffers all the same.
+type jsonExporter struct {
+	url     string
+	headers map[string]string
+	client  *http.Client
+	timeout time.Duration // per attempt
+	retry   retryPolicy
+
+	stop     context.Context // cancelled by Shutdown: an export under way gives up
+	stopping context.CancelFunc
+
+	mu   sync.Mutex
+	enc  spanEncoder
+	body []byte
+}
+
+// newJSONExporter makes an exporter posting to url, the full traces URL, with headers
+// added to every request.
+func newJSONExporter(url string, headers map[string]string) *jsonExporter {
+	stop, stopping := context.WithCancel(context.Background())
+	// A transport of its own, so exports neither wait for nor crowd the service's
+	// connections.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 2
+	return &jsonExporter{
+		url: url, headers: headers,
+		client:  &http.Client{Transport: tr},
+		timeout: 5 * time.Second,
+		retry:   defaultRetry,
+		stop:    stop, stopping: stopping,
+	}
+}
+
+// ExportSpans encodes spans and posts them, retrying what a collector can recover from:
+// a connection that dropped or timed out, and the answers 429, 502, 503 and 504 (after
+// the Retry-After they carry, if longer than the backoff). A refused connection is not
+// retried: nothing listens there.
+func (e *jsonExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	if e.stop.Err() != nil {
+		return errExporterStopped
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	body := e.enc.encode(e.body[:0], spans)
+	e.body = body
+	if cap(body) > 16<<20 {
+		e.body = nil // one huge batch should not pin its buffer for the process's life
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(e.stop, cancel)()
+	return e.retry.do(ctx, func(ctx context.Context) error { return e.post(ctx, body) })
+}
+
+// post sends one attempt. A retryable failure is a *retryable error.
+func (e *jsonExporter) post(ctx context.Context, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("traces request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range e.headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := e.client.Do(req)
+	switch {
+	case err == nil:
+	case ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return err // the export was cancelled or the exporter stopped
+	case errors.Is(err, syscall.ECONNREFUSED):
+		// Nothing listens: the collector is down, not busy. Failing at once keeps a
+		// stopping service from spending its whole flush time on it.
+		return err
+	default: // a connection dropped or timed out
+		return &retryable{err: err}
+	}
+	defer resp.Body.Close()
+	// Read the answer whole (within reason), so the connection can be reused.
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return &retryable{err: fmt.Errorf("reading the collector's answer: %w", err)}
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		return partialSuccess(resp.Header.Get("Content-Type"), answer)
+	}
+	msg := strings.TrimSpace(string(answer))
+	if msg == "" {
+		msg = "(empty)"
+	}
+	err = fmt.Errorf("%s answered %s: %s", e.url, resp.Status, msg)
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return &retryable{err: err, after: retryAfter(resp.Header.Get("Retry-After"))}
+	}
+	return err
+}
+
+// partialSuccess reads a collector's JSON answer for spans it took but rejected.
+func partialSuccess(contentType string, answer []byte) error {
+	if len(answer) == 0 || !strings.HasPrefix(contentType, "application/json") {
+		return nil
+	}
+	var r struct {
+		PartialSuccess struct {
+			RejectedSpans json.Number `json:"rejectedSpans"`
+			ErrorMessage  string      `json:"errorMessage"`
+		} `json:"partialSuccess"`
+	}
+	if err := json.Unmarshal(answer, &r); err != nil {
+		return nil // the spans were taken; an answer we cannot read changes nothing
+	}
+	p := r.PartialSuccess
+	if n, _ := p.RejectedSpans.Int64(); n != 0 || p.ErrorMessage != "" {
+		return fmt.Errorf("collector rejected %d spans: %s", n, p.ErrorMessage)
+	}
+	return nil
+}
+
+// Shutdown stops the exporter: an export under way gives up, and later ones fail.
+func (e *jsonExporter) Shutdown(ctx context.Context) error {
+	e.stopping()
+	e.client.CloseIdleConnections()
+	return ctx.Err()
+}
+
+// retryable is a failure worth another attempt, after at least after.
+type retryable struct {
+	err   error
+	after time.Duration
+}
+
+func (r *retryable) Error() string { return r.err.Error() }
+func (r *retryable) Unwrap() error { return r.err }
+
+// retryAfter reads a Retry-After header: seconds, or an HTTP date.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
+		return time.Duration(min(s, int64(time.Duration(1<<63-1)/time.Second))) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// do runs attempt until it succeeds, fails for good, or p's time runs out. Waits grow
+// by half each time, with the same ±50% jitter as the OpenTelemetry exporters' backoff.
+func (p retryPolicy) do(ctx context.Context, attempt func(context.Context) error) error {
+	start := time.Now()
+	wait := p.initial
+	for {
+		err := attempt(ctx)
+		var r *retryable
+		if err == nil || !errors.As(err, &r) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("%w: %w", context.Cause(ctx), r.err)
+		}
+		elapsed := time.Since(start)
+		if elapsed > p.maxElapsed {
+			return fmt.Errorf("gave up after %v: %w", elapsed.Round(time.Millisecond), r.err)
+		}
+		if elapsed+r.after > p.maxElapsed {
+			return fmt.Errorf("collector asked to wait %v, past the %v retry limit: %w", r.after, p.maxElapsed, r.err)
+		}
+		delay := max(r.after, time.Duration(float64(wait)*(0.5+rand.Float64())))
+		wait = min(wait*3/2, p.maxWait)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("%w: %w", context.Cause(ctx), r.err)
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,503 @@
+package telemetry
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// This file writes an OTLP ExportTraceServiceRequest in the OTLP/JSON encoding: IDs as
+// lowercase hex, 64-bit integers and nanosecond times as decimal strings, enums as
+// numbers, fields that hold their zero value left out. It appends to a byte slice with
+// strconv, without reflection or intermediate structs: the protobuf exporter it replaces
+// brought the protobuf and gRPC modules into every binary.
+
+// OTLP's span flags: the low 8 bits are the W3C trace flags; these say whether the
+// parent's context came from another process.
+const (
+	flagHasIsRemote = 0x100
+	flagIsRemote    = 0x200
+)
+
+// spanEncoder encodes batches of spans. Its grouping state is reused from one batch to
+// the next, so a steady stream of exports allocates little; it is not safe for
+// concurrent use.
+type spanEncoder struct {
+	groups []resourceGroup
+}
+
+// resourceGroup is the spans of one resource, by instrumentation scope.
+type resourceGroup struct {
+	res    *resource.Resource
+	key    attribute.Distinct
+	scopes []scopeGroup
+}
+
+type scopeGroup struct {
+	scope instrumentation.Scope
+	spans []sdktrace.ReadOnlySpan
+}
+
+// encode appends the request carrying spans to b.
+func (e *spanEncoder) encode(b []byte, spans []sdktrace.ReadOnlySpan) []byte {
+	e.group(spans)
+	b = append(b, `{"resourceSpans":[`...)
+	for i := range e.groups {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = e.groups[i].append(b)
+	}
+	b = append(b, "]}"...)
+	e.reset()
+	return b
+}
+
+// group sorts spans by resource and scope, keeping their order within each.
+func (e *spanEncoder) group(spans []sdktrace.ReadOnlySpan) {
+	for _, s := range spans {
+		if s == nil {
+			continue
+		}
+		res := s.Resource()
+		var rg *resourceGroup
+		key := res.Equivalent()
+		for i := range e.groups {
+			if e.groups[i].key == key {
+				rg = &e.groups[i]
+				break
+			}
+		}
+		if rg == nil {
+			e.groups = append(e.groups, resourceGroup{res: res, key: key, scopes: e.spareScopes()})
+			rg = &e.groups[len(e.groups)-1]
+		}
+		scope := s.InstrumentationScope()
+		var sg *scopeGroup
+		for i := range rg.scopes {
+			if rg.scopes[i].scope == scope {
+				sg = &rg.scopes[i]
+				break
+			}
+		}
+		if sg == nil {
+			rg.scopes = append(rg.scopes, scopeGroup{scope: scope, spans: spareSpans(rg.scopes)})
+			sg = &rg.scopes[len(rg.scopes)-1]
+		}
+		sg.spans = append(sg.spans, s)
+	}
+}
+
+// spareScopes reuses the scope slice of the group slot about to be filled, if the last
+// batch had one there.
+func (e *spanEncoder) spareScopes() []scopeGroup {
+	if n := len(e.groups); n < cap(e.groups) {
+		return e.groups[:n+1][n].scopes[:0]
+	}
+	return nil
+}
+
+// spareSpans reuses the span slice of the scope slot about to be filled.
+func spareSpans(scopes []scopeGroup) []sdktrace.ReadOnlySpan {
+	if n := len(scopes); n < cap(scopes) {
+		return scopes[:n+1][n].spans[:0]
+	}
+	return nil
+}
+
+// reset empties the groups, dropping the references to spans and resources but keeping
+// the slices' storage for the next batch.
+func (e *spanEncoder) reset() {
+	for i := range e.groups {
+		g := &e.groups[i]
+		for j := range g.scopes {
+			clear(g.scopes[j].spans)
+			g.scopes[j].spans = g.scopes[j].spans[:0]
+			g.scopes[j].scope = instrumentation.Scope{}
+		}
+		g.scopes = g.scopes[:0]
+		g.res = nil
+	}
+	e.groups = e.groups[:0]
+}
+
+func (g *resourceGroup) append(b []byte) []byte {
+	b = append(b, `{"resource":{"attributes":`...)
+	b = appendAttributeIter(b, g.res.Iter())
+	b = append(b, `},"scopeSpans":[`...)
+	for i := range g.scopes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = g.scopes[i].append(b)
+	}
+	b = append(b, ']')
+	if url := g.res.SchemaURL(); url != "" {
+		b = append(b, `,"schemaUrl":`...)
+		b = appendJSONString(b, url)
+	}
+	return append(b, '}')
+}
+
+func (g *scopeGroup) append(b []byte) []byte {
+	b = append(b, `{"scope":{"name":`...)
+	b = appendJSONString(b, g.scope.Name)
+	if g.scope.Version != "" {
+		b = append(b, `,"version":`...)
+		b = appendJSONString(b, g.scope.Version)
+	}
+	if g.scope.Attributes.Len() > 0 {
+		b = append(b, `,"attributes":`...)
+		b = appendAttributeIter(b, g.scope.Attributes.Iter())
+	}
+	b = append(b, `},"spans":[`...)
+	for i, s := range g.spans {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendSpan(b, s)
+	}
+	b = append(b, ']')
+	if g.scope.SchemaURL != "" {
+		b = append(b, `,"schemaUrl":`...)
+		b = appendJSONString(b, g.scope.SchemaURL)
+	}
+	return append(b, '}')
+}
+
+func appendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
+	sc := s.SpanContext()
+	b = appendIDs(b, sc)
+	parent := s.Parent()
+	if parent.SpanID().IsValid() {
+		id := parent.SpanID()
+		b = append(b, `,"parentSpanId":"`...)
+		b = hex.AppendEncode(b, id[:])
+		b = append(b, '"')
+	}
+	b = append(b, `,"flags":`...)
+	b = strconv.AppendUint(b, spanFlags(sc.TraceFlags(), parent), 10)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, s.Name())
+	if k := spanKind(s.SpanKind()); k != 0 {
+		b = append(b, `,"kind":`...)
+		b = strconv.AppendInt(b, k, 10)
+	}
+	b = append(b, `,"startTimeUnixNano":`...)
+	b = appendNanos(b, s.StartTime().UnixNano())
+	b = append(b, `,"endTimeUnixNano":`...)
+	b = appendNanos(b, s.EndTime().UnixNano())
+	if attrs := s.Attributes(); len(attrs) > 0 {
+		b = append(b, `,"attributes":`...)
+		b = appendAttributes(b, attrs)
+	}
+	b = appendDropped(b, "droppedAttributesCount", s.DroppedAttributes())
+	if events := s.Events(); len(events) > 0 {
+		b = append(b, `,"events":[`...)
+		for i, ev := range events {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"timeUnixNano":`...)
+			b = appendNanos(b, ev.Time.UnixNano())
+			b = append(b, `,"name":`...)
+			b = appendJSONString(b, ev.Name)
+			if len(ev.Attributes) > 0 {
+				b = append(b, `,"attributes":`...)
+				b = appendAttributes(b, ev.Attributes)
+			}
+			b = appendDropped(b, "droppedAttributesCount", ev.DroppedAttributeCount)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = appendDropped(b, "droppedEventsCount", s.DroppedEvents())
+	if links := s.Links(); len(links) > 0 {
+		b = append(b, `,"links":[`...)
+		for i, l := range links {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendIDs(b, l.SpanContext)
+			if len(l.Attributes) > 0 {
+				b = append(b, `,"attributes":`...)
+				b = appendAttributes(b, l.Attributes)
+			}
+			b = appendDropped(b, "droppedAttributesCount", l.DroppedAttributeCount)
+			b = append(b, `,"flags":`...)
+			b = strconv.AppendUint(b, spanFlags(l.SpanContext.TraceFlags(), l.SpanContext), 10)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = appendDropped(b, "droppedLinksCount", s.DroppedLinks())
+	b = append(b, `,"status":{`...)
+	st := s.Status()
+	if st.Description != "" {
+		b = append(b, `"message":`...)
+		b = appendJSONString(b, st.Description)
+	}
+	if c := statusCode(st.Code); c != 0 {
+		if st.Description != "" {
+			b = append(b, ',')
+		}
+		b = append(b, `"code":`...)
+		b = strconv.AppendInt(b, c, 10)
+	}
+	return append(b, "}}"...)
+}
+
+// appendIDs opens an object with the trace and span IDs of sc and its trace state.
+func appendIDs(b []byte, sc trace.SpanContext) []byte {
+	tid, sid := sc.TraceID(), sc.SpanID()
+	b = append(b, `{"traceId":"`...)
+	b = hex.AppendEncode(b, tid[:])
+	b = append(b, `","spanId":"`...)
+	b = hex.AppendEncode(b, sid[:])
+	b = append(b, '"')
+	if ts := sc.TraceState(); ts.Len() > 0 {
+		b = append(b, `,"traceState":`...)
+		b = appendJSONString(b, ts.String())
+	}
+	return b
+}
+
+// spanFlags is OTLP's flags field: the trace flags, and whether the parent (or a link's
+// target) is remote.
+func spanFlags(tf trace.TraceFlags, parent trace.SpanContext) uint64 {
+	f := uint64(tf) | flagHasIsRemote
+	if parent.IsRemote() {
+		f |= flagIsRemote
+	}
+	return f
+}
+
+// spanKind maps the API's kinds to OTLP's SpanKind numbers, which happen to agree; the
+// switch keeps an unknown kind from passing through.
+func spanKind(k trace.SpanKind) int64 {
+	switch k {
+	case trace.SpanKindInternal:
+		return 1
+	case trace.SpanKindServer:
+		return 2
+	case trace.SpanKindClient:
+		return 3
+	case trace.SpanKindProducer:
+		return 4
+	case trace.SpanKindConsumer:
+		return 5
+	}
+	return 0
+}
+
+// statusCode maps the API's codes to OTLP's, which differ: OTLP has OK = 1, ERROR = 2.
+func statusCode(c codes.Code) int64 {
+	switch c {
+	case codes.Ok:
+		return 1
+	case codes.Error:
+		return 2
+	}
+	return 0
+}
+
+// appendNanos writes a time as a quoted decimal count of Unix nanoseconds, as OTLP/JSON
+// writes its fixed64 fields; times before 1970 become 0.
+func appendNanos(b []byte, ns int64) []byte {
+	b = append(b, '"')
+	b = strconv.AppendInt(b, max(ns, 0), 10)
+	return append(b, '"')
+}
+
+// appendDropped writes a dropped count, left out when 0 as protobuf's JSON leaves out
+// zero values.
+func appendDropped(b []byte, field string, n int) []byte {
+	if n <= 0 {
+		return b
+	}
+	b = append(b, `,"`...)
+	b = append(b, field...)
+	b = append(b, `":`...)
+	return strconv.AppendUint(b, uint64(min(n, math.MaxUint32)), 10)
+}
+
+func appendAttributes(b []byte, attrs []attribute.KeyValue) []byte {
+	b = append(b, '[')
+	for i, kv := range attrs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendKeyValue(b, kv)
+	}
+	return append(b, ']')
+}
+
+func appendAttributeIter(b []byte, it attribute.Iterator) []byte {
+	b = append(b, '[')
+	for first := true; it.Next(); first = false {
+		if !first {
+			b = append(b, ',')
+		}
+		b = appendKeyValue(b, it.Attribute())
+	}
+	return append(b, ']')
+}
+
+func appendKeyValue(b []byte, kv attribute.KeyValue) []byte {
+	b = append(b, `{"key":`...)
+	b = appendJSONString(b, string(kv.Key))
+	b = append(b, `,"value":`...)
+	b = appendAnyValue(b, kv.Value)
+	return append(b, '}')
+}
+
+// appendAnyValue writes v as an OTLP AnyValue.
+func appendAnyValue(b []byte, v attribute.Value) []byte {
+	switch v.Type() {
+	case attribute.STRING:
+		b = append(b, `{"stringValue":`...)
+		b = appendJSONString(b, v.AsString())
+	case attribute.BOOL:
+		b = append(b, `{"boolValue":`...)
+		b = strconv.AppendBool(b, v.AsBool())
+	case attribute.INT64:
+		b = appendInt(b, v.AsInt64())
+	case attribute.FLOAT64:
+		b = appendDouble(b, v.AsFloat64())
+	case attribute.BYTESLICE:
+		b = append(b, `{"bytesValue":"`...)
+		b = base64.StdEncoding.AppendEncode(b, v.AsByteSlice())
+		b = append(b, '"')
+	case attribute.BOOLSLICE:
+		b = append(b, `{"arrayValue":{"values":[`...)
+		for i, x := range v.AsBoolSlice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"boolValue":`...)
+			b = strconv.AppendBool(b, x)
+			b = append(b, '}')
+		}
+		b = append(b, "]}"...)
+	case attribute.INT64SLICE:
+		b = append(b, `{"arrayValue":{"values":[`...)
+		for i, x := range v.AsInt64Slice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendInt(b, x), '}')
+		}
+		b = append(b, "]}"...)
+	case attribute.FLOAT64SLICE:
+		b = append(b, `{"arrayValue":{"values":[`...)
+		for i, x := range v.AsFloat64Slice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendDouble(b, x), '}')
+		}
+		b = append(b, "]}"...)
+	case attribute.STRINGSLICE:
+		b = append(b, `{"arrayValue":{"values":[`...)
+		for i, x := range v.AsStringSlice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"stringValue":`...)
+			b = appendJSONString(b, x)
+			b = append(b, '}')
+		}
+		b = append(b, "]}"...)
+	case attribute.SLICE:
+		b = append(b, `{"arrayValue":{"values":[`...)
+		for i, x := range v.AsSlice() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendAnyValue(b, x)
+		}
+		b = append(b, "]}"...)
+	case attribute.MAP:
+		b = append(b, `{"kvlistValue":{"values":`...)
+		b = appendAttributes(b, v.AsMap())
+		b = append(b, '}')
+	default: // EMPTY: an AnyValue with no value set
+		b = append(b, '{')
+	}
+	return append(b, '}')
+}
+
+// appendInt opens an AnyValue holding n, as a string: JSON numbers lose 64-bit precision.
+func appendInt(b []byte, n int64) []byte {
+	b = append(b, `{"intValue":"`...)
+	b = strconv.AppendInt(b, n, 10)
+	return append(b, '"')
+}
+
+// appendDouble opens an AnyValue holding f; JSON has no NaN or infinities, so those are
+// the strings protobuf's JSON mapping uses.
+func appendDouble(b []byte, f float64) []byte {
+	b = append(b, `{"doubleValue":`...)
+	switch {
+	case math.IsNaN(f):
+		return append(b, `"NaN"`...)
+	case math.IsInf(f, 1):
+		return append(b, `"Infinity"`...)
+	case math.IsInf(f, -1):
+		return append(b, `"-Infinity"`...)
+	}
+	return strconv.AppendFloat(b, f, 'g', -1, 64)
+}
+
+// appendJSONString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD, as
+// encoding/json does, so a stray byte in an attribute cannot void the whole batch.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
