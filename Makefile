@@ -16,9 +16,11 @@ deps-test: ## install those and the ones only the tests use: chromium, vagrant (
 
 # bin/lab/dockercoins: the control program the Vagrant lab's server runs as it is
 # provisioned (lab-acl); a folder of its own, as the exec chroot takes bin/'s files.
+# Static, as the images' builds: no libc mapped into each service (1.3 MB of its RSS),
+# and nothing for the exec chroot to carry but the binary.
 build: ## build the four services into bin/, and bin/lab/dockercoins for the Vagrant lab
-	$(GO) build -o bin/ ./cmd/rng ./cmd/hasher ./cmd/worker ./cmd/webui
-	$(GO) build -o bin/lab/ ./cmd/dockercoins
+	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/rng ./cmd/hasher ./cmd/worker ./cmd/webui
+	CGO_ENABLED=0 $(GO) build -o bin/lab/ ./cmd/dockercoins
 
 tools: ## provide Consul, Nomad and Jaeger: compatible ones on PATH, else the pins built once into ~/.cache/dockercoins
 	@tools/install.sh >/dev/null

@@ -83,6 +83,7 @@ func Binary(t testing.TB, service string) string {
 		}
 		cmd := exec.Command("go", "build", "-o", buildDir+"/", "./cmd/rng", "./cmd/hasher", "./cmd/worker", "./cmd/webui")
 		cmd.Dir = Root()
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // as make build
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}
