@@ -134,7 +134,9 @@ done
 avail=$(awk '/MemAvailable/ {print int($2 / 1572864)}' /proc/meminfo 2>/dev/null || echo 1)
 slots=$((avail < 1 ? 1 : avail))
 start=$(date +%s)
-[ ${#todo[@]} -eq 0 ] || echo "building ${todo[*]} ($((slots < ${#todo[@]} ? slots : ${#todo[@]})) at a time; about 15 minutes on 2 idle cores)" >&2
+# Measured on 2 idle cores: Consul and Nomad side by side 5.7 min, Jaeger alone 2.7,
+# all three side by side 9.3.
+[ ${#todo[@]} -eq 0 ] || echo "building ${todo[*]} ($((slots < ${#todo[@]} ? slots : ${#todo[@]})) at a time; 3 to 10 minutes on 2 idle cores)" >&2
 failed=0
 reported=0
 queue=("${todo[@]}")
