@@ -154,9 +154,13 @@ func CheckScale(service string, count int) error {
 	return nil
 }
 
+// ScaleStep is the most instances Scale adds at once (nomad.ScaleInSteps).
+const ScaleStep = 25
+
 // Scale sets how many instances of a service run, as `nomad job scale dockercoins
-// <service> <count>` does, and waits until the change is deployed.
-func Scale(ctx context.Context, c *nomad.Client, service string, count int) error {
+// <service> <count>` does, at most ScaleStep more at a time, and waits until the change
+// is deployed; done, if not nil, hears each count reached.
+func Scale(ctx context.Context, c *nomad.Client, service string, count int, done func(int)) error {
 	if err := CheckScale(service, count); err != nil {
 		return err
 	}
@@ -165,5 +169,5 @@ func Scale(ctx context.Context, c *nomad.Client, service string, count int) erro
 	} else if !found {
 		return fmt.Errorf("the dockercoins job does not run: make up (or make cluster) first")
 	}
-	return c.ScaleAndWait(ctx, "dockercoins", service, count)
+	return c.ScaleInSteps(ctx, "dockercoins", service, count, ScaleStep, done)
 }

@@ -28,3 +28,41 @@ func (c *Client) ScaleAndWait(ctx context.Context, jobID, group string, count in
 	}
 	return c.WaitDeployment(ctx, jobID, version)
 }
+
+// ScaleInSteps scales a group up at most step instances at a time, waiting for each
+// step's deployment before the next, and calls done with each count reached. Scaling
+// down, or up by no more than step, is one step. Placing a whole jump at once starts
+// every task together: 200 workers at once overloaded a 2-core cluster until its
+// nodes missed their heartbeats.
+func (c *Client) ScaleInSteps(ctx context.Context, jobID, group string, count, step int, done func(int)) error {
+	if step < 1 {
+		return fmt.Errorf("scale %s/%s: step must be 1 or more, got %d", jobID, group, step)
+	}
+	counts, found, err := c.Counts(jobID)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("scale %s/%s: the job does not run", jobID, group)
+	}
+	cur, ok := counts[group]
+	if !ok {
+		return fmt.Errorf("scale %s/%s: the job has no such group", jobID, group)
+	}
+	for {
+		next := count
+		if count > cur+step {
+			next = cur + step
+		}
+		if err := c.ScaleAndWait(ctx, jobID, group, next); err != nil {
+			return err
+		}
+		if done != nil {
+			done(next)
+		}
+		if next == count {
+			return nil
+		}
+		cur = next
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,8 @@ import (
 // TestUpScaleDown runs what `make up`, `make scale`, `make status` and `make down` run
 // (lab.Up, lab.Scale, lab.Status, lab.Down), with the mesh on, in a network namespace
 // so the fixed ports are free: every group becomes healthy and the web UI counts
-// hashes; three workers mine faster than one; down stops the jobs through Nomad, then
+// hashes; three workers mine faster than one; a scale-up bigger than the step goes one
+// waited-for deployment per step; down stops the jobs through Nomad, then
 // the agents, and leaves no pid file and no process behind.
 func TestUpScaleDown(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -38,7 +40,7 @@ func TestUpScaleDown(t *testing.T) {
 	testbed.Eventually(t, 30*time.Second, "hashes on %s", func() bool { return webuiHashes(t, webui) > 0 }, webui)
 	before := webuiSpeed(t, webui, 4*time.Second)
 
-	if err := lab.Scale(ctx, s.Nomad, "worker", 3); err != nil {
+	if err := lab.Scale(ctx, s.Nomad, "worker", 3, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, g := range labStatus(t, s.Nomad, dev.NomadAddr) {
@@ -52,7 +54,25 @@ func TestUpScaleDown(t *testing.T) {
 	if after < 1.5*before {
 		t.Errorf("speed went from %.1f to %.1f hashes/s: scaling the workers did not raise it", before, after)
 	}
-	if err := lab.Scale(ctx, s.Nomad, "miner", 2); err == nil {
+	// A scale-up bigger than the step goes one deployment per step, each waited for.
+	var reached []int
+	if err := s.Nomad.ScaleInSteps(ctx, "dockercoins", "worker", 5, 1, func(n int) { reached = append(reached, n) }); err != nil {
+		t.Fatal(err)
+	}
+	deps, _, err := s.Nomad.API().Jobs().Deployments("dockercoins", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deployed := map[int]string{}
+	for _, d := range deps {
+		if g := d.TaskGroups["worker"]; g != nil {
+			deployed[g.DesiredTotal] = d.Status
+		}
+	}
+	if !slices.Equal(reached, []int{4, 5}) || deployed[4] != "successful" || deployed[5] != "successful" {
+		t.Errorf("scaling 3 to 5 in steps of 1 reached %v; deployments by worker count: %v", reached, deployed)
+	}
+	if err := lab.Scale(ctx, s.Nomad, "miner", 2, nil); err == nil {
 		t.Error("scaling a service that does not exist succeeded")
 	}
 

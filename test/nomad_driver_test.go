@@ -108,7 +108,7 @@ func checkDriverStack(t *testing.T, c *nomad.Client, dns, driver string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for _, n := range []int{3, 1} {
-		if err := lab.Scale(ctx, c, "worker", n); err != nil {
+		if err := lab.Scale(ctx, c, "worker", n, nil); err != nil {
 			t.Fatal(err)
 		}
 		if got := len(waitRunning(t, c, "worker", n)); got != n {

@@ -30,7 +30,7 @@ func TestWorkshopOnNomad(t *testing.T) {
 	speed := map[int]float64{}
 	for _, workers := range []int{1, 2, 10} {
 		if workers > 1 {
-			if err := lab.Scale(ctx, s.Nomad, dockercoins.Worker, workers); err != nil {
+			if err := lab.Scale(ctx, s.Nomad, dockercoins.Worker, workers, nil); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(2 * time.Second) // the new workers' first loops and flushes

@@ -27,13 +27,13 @@ func scale(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "scaling %s to %d at %s...\n", args[0], count, addr)
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	fmt.Fprintf(stdout, "scaling %s to %d at %s (at most %d more at a time)...\n", args[0], count, addr, lab.ScaleStep)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(1+count/lab.ScaleStep)*3*time.Minute)
 	defer cancel()
-	if err := lab.Scale(ctx, c, args[0], count); err != nil {
+	err = lab.Scale(ctx, c, args[0], count, func(n int) { fmt.Fprintf(stdout, "%s: %d running and healthy.\n", args[0], n) })
+	if err != nil {
 		return fmt.Errorf("scale %s to %d: %w", args[0], count, err)
 	}
-	fmt.Fprintf(stdout, "%s: %d running and healthy.\n", args[0], count)
 	return nil
 }
 
