@@ -132,7 +132,7 @@ func (t *traces) listLoops(ctx context.Context, now time.Time) ([]LoopSummary, e
 	return append(loops[:slowest:slowest], fast), nil
 }
 
-// loop reads a loop's trace and the flush trace its count span names.
+// loop reads a loop's trace and the flush trace its loop span names (worker.batch_seq).
 func (t *traces) loop(ctx context.Context, id string) (LoopTrace, error) {
 	tr, err := t.source.Trace(ctx, id)
 	if err != nil {
