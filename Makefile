@@ -36,7 +36,6 @@ up: deps build ## run the app on Consul and Nomad dev agents in the background (
 	@tools/install.sh consul nomad >/dev/null
 	@$(DOCKERCOINS) up -mesh=$(MESH) -driver=$(DRIVER) -scaling=$(SCALING) -jaeger "$$(tools/install.sh -where jaeger)"
 
-
 down: ## stop the jobs and the agents `make up` started
 	@$(DOCKERCOINS) down
 

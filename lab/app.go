@@ -2,6 +2,7 @@ package lab
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -164,10 +165,9 @@ func Scale(ctx context.Context, c *nomad.Client, service string, count int, done
 	if err := CheckScale(service, count); err != nil {
 		return err
 	}
-	if _, found, err := c.Counts("dockercoins"); err != nil {
-		return err
-	} else if !found {
+	err := c.ScaleInSteps(ctx, "dockercoins", service, count, ScaleStep, done)
+	if errors.Is(err, nomad.ErrNotRunning) {
 		return fmt.Errorf("the dockercoins job does not run: make up (or make cluster) first")
 	}
-	return c.ScaleInSteps(ctx, "dockercoins", service, count, ScaleStep, done)
+	return err
 }

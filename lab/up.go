@@ -37,7 +37,8 @@ func Up(ctx context.Context, d Dev, a App, out io.Writer) (*Stack, error) {
 		fmt.Fprintln(out, "applying the mesh's intentions (consul/intentions)...")
 	}
 	if len(a.Jobs) == 0 && !a.Tools.JaegerBuilt() {
-		// The app mines while Jaeger builds; DeployJaeger runs it once it is built.
+		// The app mines while Jaeger builds; the caller deploys the jaeger job once it is
+		// built (cmd/dockercoins: jaegerLater).
 		a.Jobs = slices.DeleteFunc(slices.Clone(Jobs), func(job string) bool { return job == "jaeger" })
 		fmt.Fprintln(out, "running the redis and dockercoins jobs (jaeger once it is built)...")
 	} else {

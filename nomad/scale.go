@@ -2,8 +2,12 @@ package nomad
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
+
+// ErrNotRunning is what ScaleInSteps says of a job that is not registered, or stopped.
+var ErrNotRunning = errors.New("the job does not run")
 
 // Scale sets how many instances of a group run, as `nomad job scale <job> <group>
 // <count>` does. It returns the job version the change made, which WaitDeployment
@@ -43,17 +47,14 @@ func (c *Client) ScaleInSteps(ctx context.Context, jobID, group string, count, s
 		return err
 	}
 	if !found {
-		return fmt.Errorf("scale %s/%s: the job does not run", jobID, group)
+		return fmt.Errorf("scale %s/%s: %w", jobID, group, ErrNotRunning)
 	}
 	cur, ok := counts[group]
 	if !ok {
 		return fmt.Errorf("scale %s/%s: the job has no such group", jobID, group)
 	}
 	for {
-		next := count
-		if count > cur+step {
-			next = cur + step
-		}
+		next := min(count, cur+step)
 		if err := c.ScaleAndWait(ctx, jobID, group, next); err != nil {
 			return err
 		}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/dockercoins/dockercoins/internal/pause"
 )
 
 // errExporterStopped is what an export after Shutdown returns.
@@ -209,12 +211,8 @@ func (p retryPolicy) do(ctx context.Context, attempt func(context.Context) error
 		}
 		delay := max(r.after, time.Duration(float64(wait)*(0.5+rand.Float64())))
 		wait = min(wait*3/2, p.maxWait)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if pause.For(ctx, delay) != nil {
 			return fmt.Errorf("%w: %w", context.Cause(ctx), r.err)
-		case <-t.C:
 		}
 	}
 }

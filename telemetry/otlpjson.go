@@ -159,14 +159,7 @@ func (g *scopeGroup) append(b []byte) []byte {
 		b = append(b, `,"attributes":`...)
 		b = appendAttributeIter(b, g.scope.Attributes.Iter())
 	}
-	b = append(b, `},"spans":[`...)
-	for i, s := range g.spans {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendSpan(b, s)
-	}
-	b = append(b, ']')
+	b = appendList(b, `},"spans":[`, g.spans, appendSpan, "]")
 	if g.scope.SchemaURL != "" {
 		b = append(b, `,"schemaUrl":`...)
 		b = appendJSONString(b, g.scope.SchemaURL)
@@ -202,42 +195,11 @@ func appendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 	}
 	b = appendDropped(b, "droppedAttributesCount", s.DroppedAttributes())
 	if events := s.Events(); len(events) > 0 {
-		b = append(b, `,"events":[`...)
-		for i, ev := range events {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"timeUnixNano":`...)
-			b = appendNanos(b, ev.Time.UnixNano())
-			b = append(b, `,"name":`...)
-			b = appendJSONString(b, ev.Name)
-			if len(ev.Attributes) > 0 {
-				b = append(b, `,"attributes":`...)
-				b = appendAttributes(b, ev.Attributes)
-			}
-			b = appendDropped(b, "droppedAttributesCount", ev.DroppedAttributeCount)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendList(b, `,"events":[`, events, appendEvent, "]")
 	}
 	b = appendDropped(b, "droppedEventsCount", s.DroppedEvents())
 	if links := s.Links(); len(links) > 0 {
-		b = append(b, `,"links":[`...)
-		for i, l := range links {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendIDs(b, l.SpanContext)
-			if len(l.Attributes) > 0 {
-				b = append(b, `,"attributes":`...)
-				b = appendAttributes(b, l.Attributes)
-			}
-			b = appendDropped(b, "droppedAttributesCount", l.DroppedAttributeCount)
-			b = append(b, `,"flags":`...)
-			b = strconv.AppendUint(b, spanFlags(l.SpanContext.TraceFlags(), l.SpanContext), 10)
-			b = append(b, '}')
-		}
-		b = append(b, ']')
+		b = appendList(b, `,"links":[`, links, appendLink, "]")
 	}
 	b = appendDropped(b, "droppedLinksCount", s.DroppedLinks())
 	b = append(b, `,"status":{`...)
@@ -254,6 +216,43 @@ func appendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
 		b = strconv.AppendInt(b, c, 10)
 	}
 	return append(b, "}}"...)
+}
+
+func appendEvent(b []byte, ev sdktrace.Event) []byte {
+	b = append(b, `{"timeUnixNano":`...)
+	b = appendNanos(b, ev.Time.UnixNano())
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, ev.Name)
+	if len(ev.Attributes) > 0 {
+		b = append(b, `,"attributes":`...)
+		b = appendAttributes(b, ev.Attributes)
+	}
+	b = appendDropped(b, "droppedAttributesCount", ev.DroppedAttributeCount)
+	return append(b, '}')
+}
+
+func appendLink(b []byte, l sdktrace.Link) []byte {
+	b = appendIDs(b, l.SpanContext)
+	if len(l.Attributes) > 0 {
+		b = append(b, `,"attributes":`...)
+		b = appendAttributes(b, l.Attributes)
+	}
+	b = appendDropped(b, "droppedAttributesCount", l.DroppedAttributeCount)
+	b = append(b, `,"flags":`...)
+	b = strconv.AppendUint(b, spanFlags(l.SpanContext.TraceFlags(), l.SpanContext), 10)
+	return append(b, '}')
+}
+
+// appendList writes open, xs each by elem and comma-separated, then end.
+func appendList[T any](b []byte, open string, xs []T, elem func([]byte, T) []byte, end string) []byte {
+	b = append(b, open...)
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = elem(b, x)
+	}
+	return append(b, end...)
 }
 
 // appendIDs opens an object with the trace and span IDs of sc and its trace state.
@@ -331,14 +330,7 @@ func appendDropped(b []byte, field string, n int) []byte {
 }
 
 func appendAttributes(b []byte, attrs []attribute.KeyValue) []byte {
-	b = append(b, '[')
-	for i, kv := range attrs {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendKeyValue(b, kv)
-	}
-	return append(b, ']')
+	return appendList(b, "[", attrs, appendKeyValue, "]")
 }
 
 func appendAttributeIter(b []byte, it attribute.Iterator) []byte {
@@ -364,98 +356,75 @@ func appendKeyValue(b []byte, kv attribute.KeyValue) []byte {
 func appendAnyValue(b []byte, v attribute.Value) []byte {
 	switch v.Type() {
 	case attribute.STRING:
-		b = append(b, `{"stringValue":`...)
-		b = appendJSONString(b, v.AsString())
+		return appendStringValue(b, v.AsString())
 	case attribute.BOOL:
-		b = append(b, `{"boolValue":`...)
-		b = strconv.AppendBool(b, v.AsBool())
+		return appendBoolValue(b, v.AsBool())
 	case attribute.INT64:
-		b = appendInt(b, v.AsInt64())
+		return appendInt(b, v.AsInt64())
 	case attribute.FLOAT64:
-		b = appendDouble(b, v.AsFloat64())
+		return appendDouble(b, v.AsFloat64())
 	case attribute.BYTESLICE:
 		b = append(b, `{"bytesValue":"`...)
 		b = base64.StdEncoding.AppendEncode(b, v.AsByteSlice())
-		b = append(b, '"')
+		return append(b, `"}`...)
 	case attribute.BOOLSLICE:
-		b = append(b, `{"arrayValue":{"values":[`...)
-		for i, x := range v.AsBoolSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"boolValue":`...)
-			b = strconv.AppendBool(b, x)
-			b = append(b, '}')
-		}
-		b = append(b, "]}"...)
+		return appendArray(b, v.AsBoolSlice(), appendBoolValue)
 	case attribute.INT64SLICE:
-		b = append(b, `{"arrayValue":{"values":[`...)
-		for i, x := range v.AsInt64Slice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(appendInt(b, x), '}')
-		}
-		b = append(b, "]}"...)
+		return appendArray(b, v.AsInt64Slice(), appendInt)
 	case attribute.FLOAT64SLICE:
-		b = append(b, `{"arrayValue":{"values":[`...)
-		for i, x := range v.AsFloat64Slice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(appendDouble(b, x), '}')
-		}
-		b = append(b, "]}"...)
+		return appendArray(b, v.AsFloat64Slice(), appendDouble)
 	case attribute.STRINGSLICE:
-		b = append(b, `{"arrayValue":{"values":[`...)
-		for i, x := range v.AsStringSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"stringValue":`...)
-			b = appendJSONString(b, x)
-			b = append(b, '}')
-		}
-		b = append(b, "]}"...)
+		return appendArray(b, v.AsStringSlice(), appendStringValue)
 	case attribute.SLICE:
-		b = append(b, `{"arrayValue":{"values":[`...)
-		for i, x := range v.AsSlice() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendAnyValue(b, x)
-		}
-		b = append(b, "]}"...)
+		return appendArray(b, v.AsSlice(), appendAnyValue)
 	case attribute.MAP:
 		b = append(b, `{"kvlistValue":{"values":`...)
 		b = appendAttributes(b, v.AsMap())
-		b = append(b, '}')
-	default: // EMPTY: an AnyValue with no value set
-		b = append(b, '{')
+		return append(b, "}}"...)
 	}
+	return append(b, "{}"...) // EMPTY: an AnyValue with no value set
+}
+
+// appendArray writes xs as an AnyValue holding an array, each element an AnyValue
+// written by elem.
+func appendArray[T any](b []byte, xs []T, elem func([]byte, T) []byte) []byte {
+	return appendList(b, `{"arrayValue":{"values":[`, xs, elem, "]}}")
+}
+
+func appendStringValue(b []byte, s string) []byte {
+	b = append(b, `{"stringValue":`...)
+	b = appendJSONString(b, s)
 	return append(b, '}')
 }
 
-// appendInt opens an AnyValue holding n, as a string: JSON numbers lose 64-bit precision.
+func appendBoolValue(b []byte, v bool) []byte {
+	b = append(b, `{"boolValue":`...)
+	b = strconv.AppendBool(b, v)
+	return append(b, '}')
+}
+
+// appendInt writes an AnyValue holding n, as a string: JSON numbers lose 64-bit precision.
 func appendInt(b []byte, n int64) []byte {
 	b = append(b, `{"intValue":"`...)
 	b = strconv.AppendInt(b, n, 10)
-	return append(b, '"')
+	return append(b, `"}`...)
 }
 
-// appendDouble opens an AnyValue holding f; JSON has no NaN or infinities, so those are
-// the strings protobuf's JSON mapping uses.
+// appendDouble writes an AnyValue holding f; JSON has no NaN or infinities, so those
+// are the strings protobuf's JSON mapping uses.
 func appendDouble(b []byte, f float64) []byte {
 	b = append(b, `{"doubleValue":`...)
 	switch {
 	case math.IsNaN(f):
-		return append(b, `"NaN"`...)
+		b = append(b, `"NaN"`...)
 	case math.IsInf(f, 1):
-		return append(b, `"Infinity"`...)
+		b = append(b, `"Infinity"`...)
 	case math.IsInf(f, -1):
-		return append(b, `"-Infinity"`...)
+		b = append(b, `"-Infinity"`...)
+	default:
+		b = strconv.AppendFloat(b, f, 'g', -1, 64)
 	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64)
+	return append(b, '}')
 }
 
 // appendJSONString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD, as

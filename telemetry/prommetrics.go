@@ -110,11 +110,16 @@ func otelFamilies(rm *metricdata.ResourceMetrics, fams []*family) []*family {
 				continue
 			}
 			f := byName[name]
-			if f == nil {
+			switch {
+			case f == nil:
 				f = &family{name: name, help: m.Description, typ: typ}
 				byName[name] = f
 				fams = append(fams, f)
-			} else if f.typ != typ {
+			case f.typ == typ:
+			case typeRank[typ] > typeRank[f.typ]:
+				otel.Handle(fmt.Errorf("metric %s: a %s clashes with %s %s of that name; dropped", name, f.typ, typ, m.Name))
+				f.help, f.typ, f.points = m.Description, typ, nil
+			default:
 				otel.Handle(fmt.Errorf("metric %s: %s %s clashes with a %s of that name; dropped", name, typ, m.Name, f.typ))
 				continue
 			}
@@ -125,6 +130,11 @@ func otelFamilies(rm *metricdata.ResourceMetrics, fams []*family) []*family {
 	}
 	return fams
 }
+
+// typeRank settles which type keeps a name two instruments share: the higher. The
+// reader hands the scopes over in no fixed order (the SDK keeps them in a map), so
+// "the first one seen" would change from scrape to scrape.
+var typeRank = map[string]int{typeGauge: 1, typeHistogram: 2, typeCounter: 3}
 
 // promType is the Prometheus type of an aggregation, and what its name depends on.
 func promType(data metricdata.Aggregation) (string, nameKind) {

@@ -151,30 +151,21 @@ func appendFloat(b []byte, f float64) []byte {
 }
 
 // appendLabelValue escapes a label value: backslash, double quote and line feed.
-func appendLabelValue(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
-			b = append(b, `\\`...)
-		case '"':
-			b = append(b, `\"`...)
-		case '\n':
-			b = append(b, `\n`...)
-		default:
-			b = append(b, c)
-		}
-	}
-	return b
-}
+func appendLabelValue(b []byte, s string) []byte { return appendEscaped(b, s, true) }
 
 // appendHelp escapes a HELP text: backslash and line feed.
-func appendHelp(b []byte, s string) []byte {
+func appendHelp(b []byte, s string) []byte { return appendEscaped(b, s, false) }
+
+// appendEscaped escapes backslashes and line feeds, and double quotes if quote is set.
+func appendEscaped(b []byte, s string, quote bool) []byte {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\\':
+		switch c := s[i]; {
+		case c == '\\':
 			b = append(b, `\\`...)
-		case '\n':
+		case c == '\n':
 			b = append(b, `\n`...)
+		case c == '"' && quote:
+			b = append(b, `\"`...)
 		default:
 			b = append(b, c)
 		}

@@ -78,7 +78,8 @@ func TestPrometheusTextOfEveryKind(t *testing.T) {
 	// Keys that become the same label are joined, values sorted; a leading digit gets key_.
 	merged, _ := m.Int64Counter("merged")
 	merged.Add(ctx, 1, metric.WithAttributes(attribute.String("a.b", "y"), attribute.String("a_b", "x"), attribute.Bool("1st", true)))
-	// A second scope's instrument of a name already used with another type is dropped.
+	// Of two scopes' instruments of different types under one name, the counter keeps it
+	// (typeRank), whichever scope the reader hands over first.
 	clash, _ := mp.Meter("other").Float64Gauge("requests_total")
 	clash.Record(ctx, 1)
 

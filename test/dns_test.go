@@ -3,7 +3,6 @@ package test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +14,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
-	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/dockercoins/dockercoins/lab"
 	"github.com/dockercoins/dockercoins/peer"
@@ -220,86 +218,14 @@ func TestConsulDNSMarksAnAnswerTooBigForUDP(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var h dnsmessage.Header
-	var tcp int
+	var tcp testbed.DigAnswer
 	testbed.Eventually(t, 10*time.Second, "all %d instances over TCP", func() bool {
-		h, tcp = srvQuery(t, "tcp", c.DNSAddr, "w.service.consul.")
-		return tcp == n
+		tcp = testbed.Dig(t, c.DNSAddr, "w.service.consul", "tcp")
+		return tcp.Records == n
 	}, n)
-	h, udp := srvQuery(t, "udp", c.DNSAddr, "w.service.consul.")
-	t.Logf("over UDP: %d records, truncated %v; over TCP: %d", udp, h.Truncated, tcp)
-	if udp < n && !h.Truncated {
-		t.Fatalf("over UDP %d of %d instances and no truncated bit: a resolver would take them for all", udp, n)
+	udp := testbed.Dig(t, c.DNSAddr, "w.service.consul", "udp")
+	t.Logf("over UDP: %d records, truncated %v; over TCP: %d", udp.Records, udp.Truncated, tcp.Records)
+	if udp.Records < n && !udp.Truncated {
+		t.Fatalf("over UDP %d of %d instances and no truncated bit: a resolver would take them for all", udp.Records, n)
 	}
-}
-
-// srvQuery asks server for name's SRV records over network (udp or tcp) and returns
-// the answer's header and how many records it holds.
-func srvQuery(t *testing.T, network, server, name string) (dnsmessage.Header, int) {
-	t.Helper()
-	q := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: 7, RecursionDesired: true})
-	err := q.StartQuestions()
-	if err == nil {
-		err = q.Question(dnsmessage.Question{Name: dnsmessage.MustNewName(name), Type: dnsmessage.TypeSRV, Class: dnsmessage.ClassINET})
-	}
-	msg, err := q.Finish()
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.DialTimeout(network, server, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	buf := make([]byte, 65535)
-	var answer []byte
-	if network == "tcp" {
-		// A stream frames each message with its length.
-		if _, err := conn.Write(append([]byte{byte(len(msg) >> 8), byte(len(msg))}, msg...)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.ReadFull(conn, buf[:2]); err != nil {
-			t.Fatal(err)
-		}
-		size := int(buf[0])<<8 | int(buf[1])
-		if _, err := io.ReadFull(conn, buf[:size]); err != nil {
-			t.Fatal(err)
-		}
-		answer = buf[:size]
-	} else {
-		if _, err := conn.Write(msg); err != nil {
-			t.Fatal(err)
-		}
-		size, err := conn.Read(buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		answer = buf[:size]
-	}
-	var p dnsmessage.Parser
-	h, err := p.Start(answer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.SkipAllQuestions(); err != nil {
-		t.Fatal(err)
-	}
-	records := 0
-	for {
-		ah, err := p.AnswerHeader()
-		if err == dnsmessage.ErrSectionDone {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ah.Type == dnsmessage.TypeSRV {
-			records++
-		}
-		if err := p.SkipAnswer(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return h, records
 }

@@ -115,13 +115,21 @@ func TestUpScaleDown(t *testing.T) {
 func upInNamespace(ctx context.Context, t *testing.T, app lab.App) (*testbed.NomadDev, *lab.Stack) {
 	t.Helper()
 	dev := testbed.DevSpec(t)
-	app.Root, app.BinDir, app.Tools = testbed.Root(), filepath.Dir(testbed.Binary(t, "worker")), testbed.Tools(t)
+	s, _ := upOn(ctx, t, dev, app)
+	return dev, s
+}
+
+// upOn runs lab.Up on dev with dev's binaries and tools, and returns the stack and what
+// Up printed.
+func upOn(ctx context.Context, t *testing.T, dev *testbed.NomadDev, app lab.App) (*lab.Stack, string) {
+	t.Helper()
+	app.Root, app.BinDir, app.Tools = testbed.Root(), dev.Dev.BinDir, dev.Dev.Tools
 	var progress bytes.Buffer
 	s, err := lab.Up(ctx, dev.Dev, app, &progress)
 	if err != nil {
 		t.Fatalf("up: %v\n%s", err, progress.String())
 	}
-	return dev, s
+	return s, progress.String()
 }
 
 // labStatus reads lab.Status, as `make status` does, and checks that its table names

@@ -1,7 +1,6 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -28,14 +27,10 @@ func TestUpMinesBeforeJaegerIsBuilt(t *testing.T) {
 	}
 	later := filepath.Join(t.TempDir(), "jaeger-build", "jaeger")
 	dev.Dev.Tools.Jaeger = later
-	app := lab.App{Root: testbed.Root(), BinDir: dev.Dev.BinDir, Tools: dev.Dev.Tools, Tracing: true, Vars: appVars(t)}
-	var progress bytes.Buffer
-	s, err := lab.Up(ctx, dev.Dev, app, &progress)
-	if err != nil {
-		t.Fatalf("up: %v\n%s", err, progress.String())
-	}
-	if !strings.Contains(progress.String(), "jaeger once it is built") {
-		t.Errorf("up did not say Jaeger comes later:\n%s", progress.String())
+	app := lab.App{Tracing: true, Vars: appVars(t)}
+	s, progress := upOn(ctx, t, dev, app)
+	if !strings.Contains(progress, "jaeger once it is built") {
+		t.Errorf("up did not say Jaeger comes later:\n%s", progress)
 	}
 	groups, err := lab.Status(s.Nomad)
 	if err != nil {
@@ -60,6 +55,7 @@ func TestUpMinesBeforeJaegerIsBuilt(t *testing.T) {
 	if err := os.Link(built, later); err != nil {
 		t.Fatalf("standing in for the build: %v", err)
 	}
+	app.Root, app.Tools = testbed.Root(), dev.Dev.Tools
 	app.Jobs, app.Driver = []string{"jaeger"}, s.Driver
 	if err := lab.Deploy(ctx, s, app); err != nil {
 		t.Fatalf("the jaeger job after the build: %v", err)

@@ -103,16 +103,24 @@ finish_build() {
 	echo "built $name in $(($(date +%s) - start))s" >&2
 }
 
+# provided links the pin built earlier, or a compatible binary on PATH, into the bin
+# folder; it fails when the tool must be built.
+provided() {
+	local out=$cache/$1-$(version_of "$1")
+	if [ -x "$out/$1" ]; then
+		ln -sf "$out/$1" "$bin/$1"
+	else
+		use_from_path "$1"
+	fi
+}
+
 if [ "${1:-}" = -where ]; then
 	[ $# -eq 2 ] && version_of "$2" >/dev/null || { echo "usage: tools/install.sh -where consul|nomad|jaeger" >&2; exit 2; }
-	out=$cache/$2-$(version_of "$2")
-	if [ -x "$out/$2" ]; then
-		ln -sf "$out/$2" "$bin/$2"
-	elif use_from_path "$2" 2>/dev/null; then
+	if provided "$2" 2>/dev/null; then
 		readlink "$bin/$2"
-		exit 0
+	else
+		echo "$cache/$2-$(version_of "$2")/$2"
 	fi
-	echo "$out/$2"
 	exit 0
 fi
 
@@ -122,12 +130,7 @@ declare -A pids=()
 todo=()
 for n in "${names[@]}"; do
 	version_of "$n" >/dev/null || { echo "unknown tool: $n (want consul, nomad or jaeger)" >&2; exit 2; }
-	out=$cache/$n-$(version_of "$n")
-	if [ -x "$out/$n" ]; then
-		ln -sf "$out/$n" "$bin/$n"
-	elif ! use_from_path "$n"; then
-		todo+=("$n")
-	fi
+	provided "$n" || todo+=("$n")
 done
 
 # Each build takes about 1.5 GB at its peak: run as many at once as memory allows.

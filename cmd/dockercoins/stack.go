@@ -44,16 +44,16 @@ func up(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tools, err := lab.FindTools("consul", "nomad")
+	names := []string{"consul", "nomad", "jaeger"}
+	if *jaeger != "" {
+		names = names[:2] // Jaeger is where -jaeger says, built or not
+	}
+	tools, err := lab.FindTools(names...)
 	if err != nil {
 		return err
 	}
-	if tools.Jaeger = *jaeger; tools.Jaeger == "" {
-		t, err := lab.FindTools("jaeger")
-		if err != nil {
-			return err
-		}
-		tools.Jaeger = t.Jaeger
+	if *jaeger != "" {
+		tools.Jaeger = *jaeger
 	}
 	d := lab.Dev{Root: root, State: devState(root), Tools: tools}
 	app := lab.App{Root: root, Tools: tools, Mesh: *mesh, Tracing: true, Driver: *driver,
@@ -111,13 +111,18 @@ const jaegerUI = "http://localhost:16686/"
 // realUIs lists the Nomad and Jaeger UIs that serve one: the pinned builds answer a
 // placeholder page, not worth a line. A Jaeger still to be built is said to be coming.
 func realUIs(ctx context.Context, tools lab.Tools) string {
+	uis := [][2]string{{"Nomad UI", "http://localhost:4646/ui/"}}
+	built := tools.JaegerBuilt()
+	if built {
+		uis = append(uis, [2]string{"Jaeger", jaegerUI})
+	}
 	out := ""
-	for _, ui := range [][2]string{{"Nomad UI", "http://localhost:4646/ui/"}, {"Jaeger", jaegerUI}} {
+	for _, ui := range uis {
 		if lab.ServesUI(ctx, ui[1]) {
 			out += fmt.Sprintf("  %-10s %s\n", ui[0], ui[1])
 		}
 	}
-	if !tools.JaegerBuilt() {
+	if !built {
 		out += fmt.Sprintf("  %-10s %s   being built next: traces start once it runs\n", "Jaeger", jaegerUI)
 	}
 	return out
