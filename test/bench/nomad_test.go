@@ -21,21 +21,29 @@ import (
 // nomadApp is DockerCoins run by Nomad on a three-client cluster, with the workshop's
 // delays.
 type nomadApp struct {
-	b     *testing.B
-	c     *nomad.Client
-	redis *goredis.Client
+	b       *testing.B
+	c       *nomad.Client
+	cluster *testbed.NomadCluster
+	redis   *goredis.Client
 }
 
+// startNomadApp runs redis and dockercoins as make cluster does, without Jaeger and
+// without the mesh: with it on, Redis listens on its node's loopback only, and the
+// benchmarks read the counts from outside.
 func startNomadApp(b *testing.B) *nomadApp {
 	cl := testbed.StartNomadCluster(b, 3)
-	a := &nomadApp{b: b, c: cl.Nomad}
-	a.run("redis.nomad.hcl", nil)
-	a.run("dockercoins.nomad.hcl", nomad.Vars{
-		"bin_dir": filepath.Dir(testbed.Binary(b, "worker")),
-		// Only how fast deployments move on, not how the app runs.
-		"min_healthy_time": "1s",
-		"shutdown_delay":   "1s",
-	})
+	a := &nomadApp{b: b, c: cl.Nomad, cluster: cl}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	app := lab.App{Root: testbed.Root(), BinDir: filepath.Dir(testbed.Binary(b, "worker")), Tools: testbed.Tools(b),
+		Jobs: []string{"redis", "dockercoins"}, Vars: nomad.Vars{
+			// Only how fast deployments move on, not how the app runs.
+			"min_healthy_time": "1s",
+			"shutdown_delay":   "1s",
+		}}
+	if err := lab.Deploy(ctx, cl.Stack, app); err != nil {
+		b.Fatal(err)
+	}
 	allocs, err := a.c.Running("redis", "redis")
 	if err != nil || len(allocs) != 1 {
 		b.Fatalf("redis allocations %v: %v", allocs, err)
@@ -47,18 +55,6 @@ func startNomadApp(b *testing.B) *nomadApp {
 	a.redis = goredis.NewClient(&goredis.Options{Addr: allocs[0].Addrs["db"], Password: password})
 	b.Cleanup(func() { a.redis.Close() })
 	return a
-}
-
-func (a *nomadApp) run(file string, vars nomad.Vars) {
-	job, err := a.c.ParseFile(filepath.Join(testbed.Root(), "jobs", file), vars)
-	if err != nil {
-		a.b.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	if _, err := a.c.Run(ctx, job); err != nil {
-		a.b.Fatal(err)
-	}
 }
 
 // scale sets a group's count, as `nomad job scale` does, and waits for the deployment.
