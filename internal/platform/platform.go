@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/dockercoins/dockercoins/consul"
@@ -41,6 +42,10 @@ func Start(ctx context.Context, c Settings, stdout io.Writer) (*Platform, error)
 	if err := c.Limits.Check(); err != nil {
 		return nil, err
 	}
+	if c.GCPercent < 1 {
+		return nil, fmt.Errorf("GOGC must be a whole number of at least 1, got %d", c.GCPercent)
+	}
+	debug.SetGCPercent(c.GCPercent)
 	if c.Mesh && c.AuthzTimeout <= 0 {
 		return nil, fmt.Errorf("MESH_AUTHZ_TIMEOUT must be above zero, got %s", c.AuthzTimeout)
 	}

@@ -27,12 +27,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := s.Parse(args, getenv); err != nil {
 		return err
 	}
+	// A hash of 32 bytes takes a microsecond: one P serves thousands a second, and the
+	// delay is waiting, which holds none.
+	procs := platform.FitProcs(1, getenv("GOMAXPROCS"))
 	p, err := platform.Start(ctx, common, stdout)
 	if err != nil {
 		return err
 	}
 	defer p.Close(ctx)
 	cfg.Hostname, _ = os.Hostname()
-	p.Log.Info("starting", "delay", cfg.Delay)
+	p.Log.Info("starting", "delay", cfg.Delay, "gomaxprocs", procs)
 	return p.Serve(ctx, NewServer(cfg))
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/dockercoins/dockercoins"
@@ -43,7 +42,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return fmt.Errorf("a full queue waits up to %s (RNG_QUEUE_MAX %d x RNG_DELAY %s / RNG_SLOTS %d), not less than HTTP_WRITE_TIMEOUT %s: lower the queue or raise the timeout",
 			w, cfg.QueueMax, cfg.Delay, cfg.Slots, common.Limits.WriteTimeout)
 	}
-	procs := fitProcs(cfg.Slots, getenv("GOMAXPROCS"))
+	// Its work is serial by design: a P per slot is all it can use.
+	procs := platform.FitProcs(cfg.Slots, getenv("GOMAXPROCS"))
 	p, err := platform.Start(ctx, common, stdout)
 	if err != nil {
 		return err
@@ -52,17 +52,4 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg.Hostname, _ = os.Hostname()
 	p.Log.Info("starting", "delay", cfg.Delay, "slots", cfg.Slots, "queue_max", cfg.QueueMax, "longest_wait", cfg.LongestWait(), "gomaxprocs", procs)
 	return p.Serve(ctx, NewServer(cfg))
-}
-
-// fitProcs runs rng on as many Ps as it has slots, unless GOMAXPROCS says otherwise, and
-// returns the number in force. Its work is serial by design: a P beyond its slots has
-// nothing to run, yet the scheduler wakes it for every new goroutine and timer of a
-// request (the HTTP deadlines), and the thread switches cost a quarter of rng's CPU
-// at zero delay (60 µs a request on 2 Ps, 46 on 1).
-func fitProcs(slots int, env string) int {
-	if env != "" {
-		return runtime.GOMAXPROCS(0)
-	}
-	runtime.GOMAXPROCS(min(max(slots, 1), runtime.GOMAXPROCS(0)))
-	return runtime.GOMAXPROCS(0)
 }

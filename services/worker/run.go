@@ -59,6 +59,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err := c.redisAuth.Load(); err != nil {
 		return err
 	}
+	// One loop at a time, a flush a second: a second P only costs thread switches
+	// (83 µs of CPU a loop on 1 P at zero delay, 117 on 2).
+	procs := platform.FitProcs(1, getenv("GOMAXPROCS"))
 	p, err := platform.Start(ctx, c.common, stdout)
 	if err != nil {
 		return err
@@ -117,7 +120,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			Flushed: flusher.Flushed(), Pending: flusher.Pending(), Replayed: replayed, Anomalies: flusher.Anomalies()}
 	}
 
-	log.Info("starting", "id", id, "pause", c.pause)
+	log.Info("starting", "id", id, "pause", c.pause, "gomaxprocs", procs)
 	mctx, stop := context.WithCancel(ctx)
 	defer stop()
 	var wg sync.WaitGroup
