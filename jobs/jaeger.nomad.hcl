@@ -45,10 +45,21 @@ variable "query_port" {
   default = 16686
 }
 
+# A trace of a worker loop takes Jaeger about 5 KB of memory (6 spans with the pause),
+# so max_traces and memory_mb go together: 20,000 traces are about 120 MB of heap, half
+# an hour of a 10-hash/s workshop. Jaeger keeps no bound of its own on memory: with more
+# traces than its memory holds, the task is OOM-killed and restarts empty (100,000
+# traces in 256 MB did, after 83,500).
 variable "max_traces" {
   type        = number
-  description = "Traces kept in memory; the oldest go first."
-  default     = 100000
+  description = "Traces kept in memory; the oldest go first. About 5 KB each: keep it under memory_mb x 150."
+  default     = 20000
+}
+
+variable "memory_mb" {
+  type        = number
+  description = "Memory of the Jaeger task, in MB; Go's soft limit (GOMEMLIMIT) is three quarters of it."
+  default     = 256
 }
 
 job "jaeger" {
@@ -164,12 +175,21 @@ job "jaeger" {
         YAML
       }
 
+      # The soft limit keeps the heap's growth under the task's memory whatever GOGC
+      # allows; under it, GOGC=400 lets the heap grow to 5 times what the traces hold
+      # before collecting: a third less of Jaeger's CPU at full load, which the app's
+      # services on the same cores get back (BenchmarkTracing).
+      env {
+        GOMEMLIMIT = "${floor(var.memory_mb * 3 / 4)}MiB"
+        GOGC       = "400"
+      }
+
       kill_signal  = "SIGTERM"
       kill_timeout = "10s"
 
       resources {
         cpu    = 100
-        memory = 256
+        memory = var.memory_mb
       }
     }
   }

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"testing"
@@ -90,7 +89,7 @@ func BenchmarkCluster200(b *testing.B) {
 	var redisPid int
 	for _, node := range a.cluster.Clients {
 		for _, pid := range node.Pids() {
-			if comm(pid) == "redis-server" {
+			if testbed.Comm(pid) == "redis-server" {
 				redisPid = pid
 			}
 		}
@@ -163,7 +162,7 @@ func memoryOf(pids []int) nodeMemory {
 		if err != nil {
 			continue // gone meanwhile
 		}
-		name := comm(pid)
+		name := testbed.Comm(pid)
 		u.procs++
 		u.total += pss
 		u.by[name] += pss
@@ -179,10 +178,6 @@ func (u nodeMemory) mean(name string) int64 {
 	return u.by[name] / int64(u.count[name])
 }
 
-func comm(pid int) string {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-	return strings.TrimSpace(string(b))
-}
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 

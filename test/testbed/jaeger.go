@@ -10,7 +10,9 @@ import (
 
 // Jaeger is a Jaeger v2 of the test's own: OTLP over HTTP in, traces in memory, the
 // HTTP query API out, each on a free loopback port. It runs with the repo's
-// lab/jaeger/config.yaml, the same file `make up` uses.
+// lab/jaeger/config.yaml, the pipeline of the jaeger job, and the job's memory
+// settings (max_traces, GOMEMLIMIT, GOGC), so a benchmark's Jaeger costs what the
+// lab's does.
 type Jaeger struct {
 	OTLP  string // OTLP/HTTP base URL, for OTEL_EXPORTER_OTLP_ENDPOINT
 	Query string // query API base URL
@@ -33,7 +35,7 @@ func StartJaeger(t testing.TB) *Jaeger {
 			fmt.Sprintf("JAEGER_OTLP_HTTP=127.0.0.1:%d", otlp),
 			fmt.Sprintf("JAEGER_QUERY_HTTP=127.0.0.1:%d", query),
 			"JAEGER_QUERY_GRPC=127.0.0.1:0",
-			"JAEGER_MAX_TRACES=20000",
+			"JAEGER_MAX_TRACES=20000", "GOMEMLIMIT=192MiB", "GOGC=400",
 			"JAEGER_LOG_LEVEL=warn",
 		}, bin, "--config", "file:"+config)
 		Within(30*time.Second, func() bool { return j.proc.Exited() || j.ready() })

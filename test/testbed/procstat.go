@@ -60,3 +60,9 @@ func procKB(path, key string) (int64, error) {
 	}
 	return 0, fmt.Errorf("no %s in %s", key, path)
 }
+
+// Comm is a process's command name, as /proc/<pid>/comm has it; "" if it is gone.
+func Comm(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	return strings.TrimSpace(string(b))
+}
