@@ -178,7 +178,6 @@ func (u nodeMemory) mean(name string) int64 {
 	return u.by[name] / int64(u.count[name])
 }
 
-
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 func sortedKeys[V any](m map[string]V) []string {
