@@ -49,17 +49,18 @@ variable "query_port" {
 # so max_traces and memory_mb go together: 20,000 traces are about 120 MB of heap, half
 # an hour of a 10-hash/s workshop. Jaeger keeps no bound of its own on memory: with more
 # traces than its memory holds, the task is OOM-killed and restarts empty (100,000
-# traces in 256 MB did, after 83,500).
+# traces in 256 MB did, after 83,500). The memory is also what spares Jaeger's CPU: the
+# more room the heap has above the traces it keeps, the less often it is collected.
 variable "max_traces" {
   type        = number
-  description = "Traces kept in memory; the oldest go first. About 5 KB each: keep it under memory_mb x 150."
+  description = "Traces kept in memory; the oldest go first. About 5 KB each: keep it under memory_mb x 75."
   default     = 20000
 }
 
 variable "memory_mb" {
   type        = number
   description = "Memory of the Jaeger task, in MB; Go's soft limit (GOMEMLIMIT) is three quarters of it."
-  default     = 256
+  default     = 512
 }
 
 job "jaeger" {
