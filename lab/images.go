@@ -31,7 +31,10 @@ import (
 //     the official image's busybox sh would);
 //   - hashicorp/consul:1.21.0 and jaegertracing/jaeger:2.13.0 (the same release as the
 //     Jaeger module v1.76.0): the pinned binaries the Nomad stacks run
-//     (~/.cache/dockercoins/bin), with the entrypoint the official images have.
+//     (~/.cache/dockercoins/bin), with the entrypoint the official images have, and for
+//     Jaeger the official image's user (10001, not root). Not its JAEGER_LISTEN_HOST:
+//     without it the receivers DockerCoins does not use (Jaeger, Zipkin, sampling,
+//     zpages) listen on the container's loopback only.
 //
 // The four service images are built from their own Dockerfiles, unchanged, on those
 // stand-ins, and tagged dockercoins/<service>:local, the name docker-compose.yml and
@@ -60,7 +63,7 @@ func ServiceImage(service string) string { return "dockercoins/" + service + ":l
 const inputsLabel = "org.dockercoins.inputs"
 
 // standInVersion changes when the way stand-ins are made changes.
-const standInVersion = "1"
+const standInVersion = "2"
 
 // BuildImages makes every image of Images that the daemon lacks or holds from other
 // inputs: it loads it from cacheDir (a `docker save` of an earlier build with the same
@@ -271,7 +274,7 @@ func (b *imageBuilder) build(ctx context.Context, name, key string) error {
 		})
 	case JaegerImage:
 		return importImage(ctx, b.cache, name, label, binaryRootfs(b.tools.Jaeger, "/cmd/jaeger/jaeger-linux"), []string{
-			"ENV PATH=/bin", `ENTRYPOINT ["/cmd/jaeger/jaeger-linux"]`,
+			"ENV PATH=/bin", "USER 10001", `ENTRYPOINT ["/cmd/jaeger/jaeger-linux"]`,
 		})
 	}
 	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "-f", dockerfile(name),

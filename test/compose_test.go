@@ -208,17 +208,75 @@ func TestNetBridgeIsAllowedThroughDocker(t *testing.T) {
 	}
 }
 
-// ensureDocker makes sure a Docker daemon answers (lab.EnsureDocker) and, when the
-// test had to start one, stops it when the test ends.
+// ensureDocker makes sure a Docker daemon answers (lab.EnsureDocker), clears what
+// killed test runs left in it and, when the test had to start one, stops it when the
+// test ends.
 func ensureDocker(ctx context.Context, t *testing.T) {
 	t.Helper()
 	stop, err := lab.EnsureDocker(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	clearStaleProjects(ctx)
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Error(err)
 		}
 	})
+}
+
+// TestKilledRunsProjectsAreCleared leaves what a killed run of the Compose tests leaves,
+// a project named for a process that is gone (a container with a restart policy, its
+// network on the file's subnet, a volume), beside one of a live process, and checks
+// that the next ensureDocker removes the first and keeps the second.
+func TestKilledRunsProjectsAreCleared(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("starting the Docker daemon needs root: run the tests as root")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	ensureDocker(ctx, t)
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Fatal(err)
+	}
+	docker := func(args ...string) string {
+		t.Helper()
+		out, err := exec.CommandContext(ctx, "docker", args...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	empty := exec.CommandContext(ctx, "docker", "import", "-", "dctest-empty:local")
+	empty.Stdin = strings.NewReader(strings.Repeat("\x00", 1024)) // an empty tar archive
+	if out, err := empty.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", "dctest-empty:local").Run() })
+	stale := fmt.Sprintf("%s%d", projectTag, gone.Process.Pid)
+	live := fmt.Sprintf("%s%d", projectTag, os.Getpid())
+	t.Cleanup(func() { removeProject(context.Background(), stale); removeProject(context.Background(), live) })
+	for _, p := range []string{stale, live} {
+		label := "com.docker.compose.project=" + p
+		subnet := "10.211.0.0/24"
+		if p == live {
+			subnet = "10.211.1.0/24"
+		}
+		docker("network", "create", "--label", label, "--subnet", subnet, p+"_dockercoins")
+		docker("volume", "create", "--label", label, p+"_data")
+		docker("container", "create", "--label", label, "--restart", "unless-stopped", "--network", p+"_dockercoins", "dctest-empty:local", "/none")
+	}
+	ensureDocker(ctx, t)
+	for _, ls := range [][]string{{"container", "ls", "-a"}, {"network", "ls"}, {"volume", "ls"}} {
+		for _, p := range []string{stale, live} {
+			n := len(strings.Fields(docker(append(ls, "-q", "--filter", "label=com.docker.compose.project="+p)...)))
+			if p == stale && n != 0 {
+				t.Errorf("%d %s of the killed run's project %s left", n, ls[0], p)
+			}
+			if p == live && n != 1 {
+				t.Errorf("the live run's project %s has %d %s, want 1", p, n, ls[0])
+			}
+		}
+	}
 }

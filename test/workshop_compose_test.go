@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,6 +66,7 @@ func TestWorkshopOnCompose(t *testing.T) {
 	if speed1 < 3.33*0.95 || speed1 > 3.33*1.05 {
 		t.Errorf("1 worker mines %.2f hashes/s, want 3.33 within 5%%", speed1)
 	}
+	c.checkJaeger(ctx)
 	logs := c.run(ctx, "logs", "--tail", "10")
 	for _, want := range []string{"units of work done, updating hash counter", `"path":"/32"`, `"method":"POST"`} {
 		if !strings.Contains(logs, want) {
@@ -142,7 +144,7 @@ type compose struct {
 }
 
 func newCompose(t *testing.T) *compose {
-	c := &compose{t: t, project: fmt.Sprintf("dctest%d", os.Getpid()), ports: map[string]int{}}
+	c := &compose{t: t, project: fmt.Sprintf("%s%d", projectTag, os.Getpid()), ports: map[string]int{}}
 	vars := []string{"WEBUI_PORT", "RNG_PORT", "HASHER_PORT", "CONSUL_PORT", "CONSUL_DNS_PORT", "JAEGER_PORT"}
 	for i, p := range testbed.FreePorts(t, len(vars)) {
 		c.ports[vars[i]] = p
@@ -157,18 +159,44 @@ func newCompose(t *testing.T) *compose {
 		}
 		t.Errorf("docker-compose down -v: %v\n%s", err, out)
 		// A daemon still creating containers Compose gave up on: remove by label.
-		label := "label=com.docker.compose.project=" + c.project
-		if ids := c.containers(ctx, true); len(ids) > 0 {
-			exec.CommandContext(ctx, "docker", append([]string{"rm", "-f", "-v"}, ids...)...).Run()
-		}
-		for _, kind := range []string{"network", "volume"} {
-			ids, _ := exec.CommandContext(ctx, "docker", kind, "ls", "-q", "--filter", label).Output()
-			if f := strings.Fields(string(ids)); len(f) > 0 {
-				exec.CommandContext(ctx, "docker", append([]string{kind, "rm"}, f...)...).Run()
-			}
-		}
+		removeProject(ctx, c.project)
 	})
 	return c
+}
+
+// projectTag starts the names of the tests' Compose projects; the process id after it
+// tells whose they are.
+const projectTag = "dctest"
+
+// removeProject removes a Compose project's containers, networks and volumes by label,
+// without Compose.
+func removeProject(ctx context.Context, project string) {
+	label := "label=com.docker.compose.project=" + project
+	for _, ls := range [][]string{{"container", "ls", "-a"}, {"network", "ls"}, {"volume", "ls"}} {
+		kind := ls[0]
+		ids, _ := exec.CommandContext(ctx, "docker", append(ls, "-q", "--filter", label)...).Output()
+		if f := strings.Fields(string(ids)); len(f) > 0 {
+			exec.CommandContext(ctx, "docker", append([]string{kind, "rm", "-f"}, f...)...).Run()
+		}
+	}
+}
+
+// clearStaleProjects removes the Compose projects of test runs whose process is gone: a
+// run killed mid-way leaves its containers (which restart with the daemon) and its
+// network, whose fixed subnet the next run's network would overlap.
+func clearStaleProjects(ctx context.Context) {
+	out, _ := exec.CommandContext(ctx, "docker", "ps", "-a", "--format", `{{.Label "com.docker.compose.project"}}`).Output()
+	nets, _ := exec.CommandContext(ctx, "docker", "network", "ls", "--format", `{{.Label "com.docker.compose.project"}}`).Output()
+	vols, _ := exec.CommandContext(ctx, "docker", "volume", "ls", "--format", `{{.Label "com.docker.compose.project"}}`).Output()
+	seen := map[string]bool{}
+	for _, project := range strings.Fields(string(out) + string(nets) + string(vols)) {
+		pid, err := strconv.Atoi(strings.TrimPrefix(project, projectTag))
+		if seen[project] || !strings.HasPrefix(project, projectTag) || err != nil || syscall.Kill(pid, 0) != syscall.ESRCH {
+			continue
+		}
+		seen[project] = true
+		removeProject(ctx, project)
+	}
 }
 
 func (c *compose) cmd(ctx context.Context, args ...string) *exec.Cmd {
@@ -407,5 +435,25 @@ func (c *compose) checkNothingLeft(ctx context.Context) {
 		c.t.Errorf("volumes left after down -v: %s", out)
 	} else {
 		c.t.Log("down -v: no volume of the project left, the secrets and Consul's data with them")
+	}
+}
+
+// checkJaeger checks that Jaeger, on its published port, has the worker's traces, and
+// that it runs as the official image's user, not root.
+func (c *compose) checkJaeger(ctx context.Context) {
+	c.t.Helper()
+	api := fmt.Sprintf("http://127.0.0.1:%d/api/services", c.ports["JAEGER_PORT"])
+	testbed.Eventually(c.t, 60*time.Second, "the worker's traces at %s", func() bool {
+		code, body, err := httpGet(api)
+		return err == nil && code == 200 && strings.Contains(body, `"worker"`)
+	}, api)
+	top := c.run(ctx, "top", "jaeger")
+	for _, line := range strings.Split(top, "\n") {
+		if f := strings.Fields(line); len(f) > 1 && strings.Contains(line, "jaeger-linux") && f[0] != "10001" {
+			c.t.Errorf("jaeger runs as %s, not uid 10001: %s", f[0], line)
+		}
+	}
+	if !strings.Contains(top, "jaeger-linux") {
+		c.t.Errorf("docker-compose top jaeger shows no Jaeger process:\n%s", top)
 	}
 }

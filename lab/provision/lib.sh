@@ -86,7 +86,8 @@ http_ok() {
 	[ "$status" = 200 ]
 }
 
-# wait_for <what> <seconds> <command...>: retries a command until it succeeds.
+# wait_for <what> <seconds> <command...>: retries a command until it succeeds. On a
+# timeout it shows the last lines of $WAIT_LOG, if set: what the agent said.
 wait_for() {
 	local what=$1 secs=$2
 	shift 2
@@ -94,5 +95,6 @@ wait_for() {
 		"$@" >/dev/null 2>&1 && return 0
 		sleep 0.2
 	done
+	[ ! -r "${WAIT_LOG:-}" ] || tail -n 20 "$WAIT_LOG" >&2
 	die "timed out after ${secs}s waiting for $what"
 }

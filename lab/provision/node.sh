@@ -93,13 +93,16 @@ consul_ip=${CLIENT_ADDR##* }
 consul_http=http://$consul_ip:8500
 nomad_http=http://$NODE_IP:4646
 # Readiness by the endpoints that answer without a token: Consul's leader (its HTTP API
-# is up, whether or not it has joined) and Nomad's health (it has a server).
+# is up and, on a client, it has joined a server) and Nomad's health (it has a server).
+# The logs are files where there is no systemd.
 start consul "$(command -v consul)" agent -config-dir "$state/consul.d"
-wait_for "the Consul agent of $NODE_NAME" 30 http_ok "$consul_ip" 8500 /v1/status/leader
+# A client waits for a server the docker provider boots beside it: the same allowance
+# as Nomad's below.
+WAIT_LOG=$state/consul.log wait_for "the Consul agent of $NODE_NAME" 120 http_ok "$consul_ip" 8500 /v1/status/leader
 lab_acl consul -addr "$consul_http"
 start nomad "$(command -v nomad)" agent -config "$state/nomad.d"
 # A client may be provisioned while the server still starts (the docker provider runs
 # the nodes' provisioning side by side).
-wait_for "the Nomad agent of $NODE_NAME" 120 http_ok "$NODE_IP" 4646 /v1/agent/health
+WAIT_LOG=$state/nomad.log wait_for "the Nomad agent of $NODE_NAME" 120 http_ok "$NODE_IP" 4646 /v1/agent/health
 lab_acl nomad -addr "$nomad_http"
 echo "$NODE_NAME ($roles) up at $NODE_IP: Consul $consul_http, Nomad $nomad_http${acl:+, ACLs on}"
