@@ -11,10 +11,13 @@ const (
 )
 
 // Span and event names. A worker loop is one trace: SpanLoop, holding the batch the
-// loop was counted in, with a child per step. rng marks on its request's span the
-// moment it takes its entropy slot (EventSlotHeld), which splits the call into waiting
-// for the slot and holding it: SpanWait and SpanHold, the names the report and the
-// waterfall give the two parts. A flush is a trace of its own.
+// loop was counted in, with an event per step (SpanPause, SpanRNG, SpanHasher) at the
+// step's start, its length in EventStepDuration; the report and the waterfall read
+// each as a child span of the loop, holding the server span of the call it made. rng
+// marks on its request's span the moment it takes its entropy slot (EventSlotHeld),
+// which splits the call into waiting for the slot and holding it: SpanWait and
+// SpanHold, the names the report and the waterfall give the two parts. A flush is a
+// trace of its own.
 const (
 	SpanLoop      = "loop"
 	SpanPause     = "pause"
@@ -22,6 +25,8 @@ const (
 	SpanHasher    = "hasher"
 	SpanFlush     = "flush"
 	EventSlotHeld = "entropy slot held"
+	// EventStepDuration is a step event's attribute: the step's length in µs.
+	EventStepDuration = "step.duration_us"
 	SpanWait      = "wait for entropy slot" // in rng, before the slot is held
 	SpanHold      = "hold entropy slot"     // in rng, the deliberate delay
 )

@@ -90,7 +90,7 @@ func (m *Miner) loop(ctx context.Context) (context.Context, error) {
 }
 
 func (m *Miner) steps(ctx context.Context) error {
-	// No pause, no span: at WORKER_PAUSE=0 it would be a sixth of the loop's spans.
+	// No pause, no event: at WORKER_PAUSE=0 it would say nothing.
 	if m.Pause > 0 {
 		if err := step(ctx, dockercoins.SpanPause, func(ctx context.Context) error { return pause.For(ctx, m.Pause) }); err != nil {
 			return err
@@ -120,13 +120,22 @@ func (m *Miner) steps(ctx context.Context) error {
 	return nil
 }
 
-// step runs f in a child span named for the step.
+// step runs f as one step of the loop. A sampled loop records the step as an event on
+// its span (its start, length and error), not as a span of its own: a span costs
+// about 18 µs of CPU between the worker, its exporter and Jaeger, and the report and
+// the waterfall read the event back as a span (bottleneck.Phases). The calls' server
+// spans are the loop span's children.
 func step(ctx context.Context, name string, f func(ctx context.Context) error) error {
-	ctx, span := tracer.Start(ctx, name)
-	defer span.End()
-	err := f(ctx)
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
+	span := trace.SpanFromContext(ctx)
+	if !span.IsRecording() {
+		return f(ctx)
 	}
+	start := time.Now()
+	err := f(ctx)
+	attrs := []attribute.KeyValue{attribute.Int64(dockercoins.EventStepDuration, time.Since(start).Microseconds())}
+	if err != nil {
+		attrs = append(attrs, attribute.String("error.message", err.Error()))
+	}
+	span.AddEvent(name, trace.WithTimestamp(start), trace.WithAttributes(attrs...))
 	return err
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,99 @@ func asEvents(traces []jaeger.Trace) {
 	}
 	drop(traces, RNG, Wait)
 	drop(traces, RNG, Hold)
+}
+
+// stepsAsEvents turns each trace's worker step spans into events on the loop span, as
+// the worker records steps; its other spans (the HTTP client spans of older builds) go
+// too, and the calls' server spans become the loop's children.
+func stepsAsEvents(traces []jaeger.Trace) {
+	for i, tr := range traces {
+		worker := map[string]jaeger.Span{} // the worker's spans but the loop, by ID
+		at := map[string][]jaeger.Log{}
+		for _, s := range tr.Spans {
+			if tr.Service(s) != Service || s.OperationName == Loop {
+				continue
+			}
+			worker[s.SpanID] = s
+			if slices.Contains(Steps, s.OperationName) {
+				fields := []jaeger.KeyValue{{Key: "event", Type: "string", Value: s.OperationName},
+					{Key: StepDuration, Type: "int64", Value: float64(s.Duration)}}
+				if s.Failed() {
+					fields = append(fields, jaeger.KeyValue{Key: "error.message", Type: "string", Value: "failed"})
+				}
+				at[s.Parent()] = append(at[s.Parent()], jaeger.Log{Timestamp: s.StartTime, Fields: fields})
+			}
+		}
+		kept := tr.Spans[:0]
+		for _, s := range tr.Spans {
+			if _, gone := worker[s.SpanID]; gone {
+				continue
+			}
+			s.Logs = append(s.Logs, at[s.SpanID]...)
+			p := s.Parent()
+			for w, ok := worker[p]; ok; w, ok = worker[p] {
+				p = w.Parent()
+			}
+			if p != s.Parent() {
+				s.References = childOf(s.TraceID, p)
+			}
+			kept = append(kept, s)
+		}
+		traces[i].Spans = kept
+	}
+}
+
+// The worker's step events give the same report as the step spans they replaced, and
+// read back as spans holding the calls' server spans.
+func TestStepEventsReadLikeTheStepSpansDid(t *testing.T) {
+	for _, file := range []string{"rng-bound.json", "rng-slots.json"} {
+		spans := Analyze(load(t, file))
+		traces := load(t, file)
+		stepsAsEvents(traces)
+		for _, s := range traces[0].Spans {
+			if traces[0].Service(s) == Service && s.OperationName != Loop {
+				t.Fatalf("%s: a worker span %q is left", file, s.OperationName)
+			}
+		}
+		events := Analyze(traces)
+		if events.Loops != spans.Loops || events.Skipped != spans.Skipped || events.Verdict != spans.Verdict {
+			t.Fatalf("%s: from events %d loops (%d skipped), %q; from spans %d (%d), %q", file,
+				events.Loops, events.Skipped, events.Verdict, spans.Loops, spans.Skipped, spans.Verdict)
+		}
+		for _, name := range append(slices.Clone(Steps), "other") {
+			e, s := events.Step(name), spans.Step(name)
+			if e.Count != s.Count || e.P50 != s.P50 || math.Abs(e.Share-s.Share) > 1e-9 {
+				t.Errorf("%s: step %s from events %+v, from spans %+v", file, name, e, s)
+			}
+		}
+		tr := Phases(traces[0])
+		ids := map[string]jaeger.Span{}
+		for _, s := range tr.Spans {
+			ids[s.SpanID] = s
+		}
+		for _, s := range tr.Spans {
+			if svc := tr.Service(s); svc == RNG || svc == Hasher {
+				if p := ids[s.Parent()]; s.OperationName != Wait && s.OperationName != Hold &&
+					(p.OperationName != svc || tr.Service(p) != Service) {
+					t.Errorf("%s: %s span %q is under %q, not the worker's %s step", file, svc, s.OperationName, p.OperationName, svc)
+				}
+			}
+		}
+	}
+}
+
+// A failed step reads back as a failed span.
+func TestAFailedStepEventReadsAsAFailedSpan(t *testing.T) {
+	traces := load(t, "rng-slots.json")
+	edit(traces, Service, Hasher, func(s *jaeger.Span) {
+		s.Tags = append(s.Tags, jaeger.KeyValue{Key: "error", Type: "bool", Value: true})
+	})
+	stepsAsEvents(traces)
+	for _, s := range Phases(traces[0]).Spans {
+		if s.OperationName == Hasher && traces[0].Service(s) == Service && !s.Failed() {
+			t.Errorf("the hasher step is not failed: %+v", s.Tags)
+		}
+	}
 }
 
 // rng's slot event gives the same breakdown as the wait and hold spans it replaced.

@@ -158,7 +158,7 @@ func BenchmarkTracing(b *testing.B) {
 		startTracedStack(b, "off", 4, "100ms", nil),
 		startTracedStack(b, "on, 100%", 4, "100ms", all))
 	tb.note("disabled: OTEL_SDK_DISABLED=true, no instrumentation at all. off: no OTLP endpoint; request metrics and /metrics only.")
-	tb.note("on: OTLP to Jaeger, sampled 100%% or 10%%. A loop makes 5 spans over 3 services: worker loop, rng, hasher (and pause")
-	tb.note("when WORKER_PAUSE is above 0); rng server, with its slot event; hasher server. Stacks take turns (SIGSTOP/SIGCONT); loops are the workers' own counts;")
+	tb.note("on: OTLP to Jaeger, sampled 100%% or 10%%. A loop makes 3 spans over 3 services: the worker loop (its steps rng, hasher and, when WORKER_PAUSE is")
+	tb.note("above 0, pause as events); rng server, with its slot event; hasher server. Stacks take turns (SIGSTOP/SIGCONT); loops are the workers' own counts;")
 	tb.note("a batch being exported when its stack is paused can outlive its 5 s export timeout and be dropped: the dropped column counts that.")
 }
