@@ -27,8 +27,8 @@ const (
 	EventSlotHeld = "entropy slot held"
 	// EventStepDuration is a step event's attribute: the step's length in µs.
 	EventStepDuration = "step.duration_us"
-	SpanWait      = "wait for entropy slot" // in rng, before the slot is held
-	SpanHold      = "hold entropy slot"     // in rng, the deliberate delay
+	SpanWait          = "wait for entropy slot" // in rng, before the slot is held
+	SpanHold          = "hold entropy slot"     // in rng, the deliberate delay
 )
 
 // LoopSteps are the loop's steps in order.

@@ -134,12 +134,7 @@ func hostOf(v string) string {
 // DOCKER-USER; without those rules they do not; Delete removes them. The network is on
 // 10.198.x, a range no other rule on the machine lets through.
 func TestNetBridgeIsAllowedThroughDocker(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("network namespaces and iptables need root: run the tests as root")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	ensureDocker(ctx, t)
+	rootWithDocker(t, 2*time.Minute)
 	k := 100 + os.Getpid()%150
 	bridge := fmt.Sprintf("dcfw%dbr", k)
 	n, err := lab.CreateNet(bridge, fmt.Sprintf("10.198.%d", k), fmt.Sprintf("dctest-%d-fw-", os.Getpid()))
@@ -208,6 +203,20 @@ func TestNetBridgeIsAllowedThroughDocker(t *testing.T) {
 	}
 }
 
+// rootWithDocker fails a test not run as root (namespaces, iptables and the Docker
+// daemon need it), makes sure a daemon answers, and gives the test a context that ends
+// after timeout.
+func rootWithDocker(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("network namespaces, iptables and the Docker daemon need root: run the tests as root")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	ensureDocker(ctx, t)
+	return ctx
+}
+
 // ensureDocker makes sure a Docker daemon answers (lab.EnsureDocker), clears what
 // killed test runs left in it and, when the test had to start one, stops it when the
 // test ends.
@@ -230,12 +239,7 @@ func ensureDocker(ctx context.Context, t *testing.T) {
 // network on the file's subnet, a volume), beside one of a live process, and checks
 // that the next ensureDocker removes the first and keeps the second.
 func TestKilledRunsProjectsAreCleared(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("starting the Docker daemon needs root: run the tests as root")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	ensureDocker(ctx, t)
+	ctx := rootWithDocker(t, 3*time.Minute)
 	gone := exec.Command("true")
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
