@@ -177,24 +177,15 @@ func (nd *Node) KillAll(sig syscall.Signal) {
 // pid of a process that is gone (a test killed by a timeout before its cleanup ran),
 // with whatever still runs in them, and the folders under dir named likewise.
 func ClearStale(tagPrefix, dir, dirPrefix string) {
-	deadOwner := func(name, prefix string) bool {
-		rest, ok := strings.CutPrefix(name, prefix)
-		if !ok {
-			return false
-		}
-		owner, _, ok := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(owner)
-		return ok && err == nil && syscall.Kill(pid, 0) == syscall.ESRCH
-	}
 	out, _ := exec.Command("ip", "netns", "list").Output()
 	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) > 0 && deadOwner(f[0], tagPrefix) {
+		if f := strings.Fields(line); len(f) > 0 && OwnerGone(f[0], tagPrefix) {
 			(&Node{Name: f[0]}).Delete()
 		}
 	}
 	dirs, _ := filepath.Glob(filepath.Join(dir, dirPrefix+"*"))
 	for _, d := range dirs {
-		if deadOwner(filepath.Base(d), dirPrefix) {
+		if OwnerGone(filepath.Base(d), dirPrefix) {
 			StopAgents(d)
 			os.RemoveAll(d)
 		}
@@ -203,13 +194,26 @@ func ClearStale(tagPrefix, dir, dirPrefix string) {
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.Fields(line)
 		i := strings.Index(line, "alias ")
-		if len(f) < 2 || i < 0 || !deadOwner(strings.Fields(line[i+len("alias "):])[0], tagPrefix) {
+		if len(f) < 2 || i < 0 || !OwnerGone(strings.Fields(line[i+len("alias "):])[0], tagPrefix) {
 			continue
 		}
 		br := strings.TrimSuffix(f[1], ":")
 		disallowForwarding(br)
 		ip("link", "del", br)
 	}
+}
+
+// OwnerGone reports whether name is prefix followed by the pid of a process that is
+// gone, then "-" and more or nothing: what a test names the things it must clear up,
+// so that a later run can clear what a killed one left.
+func OwnerGone(name, prefix string) bool {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return false
+	}
+	owner, _, _ := strings.Cut(rest, "-")
+	pid, err := strconv.Atoi(owner)
+	return err == nil && pid > 0 && syscall.Kill(pid, 0) == syscall.ESRCH
 }
 
 func ip(args ...string) error {

@@ -272,7 +272,7 @@ func TestKilledRunsProjectsAreCleared(t *testing.T) {
 		docker("container", "create", "--label", label, "--restart", "unless-stopped", "--network", p+"_dockercoins", "dctest-empty:local", "/none")
 	}
 	ensureDocker(ctx, t)
-	for _, ls := range [][]string{{"container", "ls", "-a"}, {"network", "ls"}, {"volume", "ls"}} {
+	for _, ls := range projectKinds {
 		for _, p := range []string{stale, live} {
 			n := len(strings.Fields(docker(append(ls, "-q", "--filter", "label=com.docker.compose.project="+p)...)))
 			if p == stale && n != 0 {

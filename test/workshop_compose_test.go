@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -168,15 +167,17 @@ func newCompose(t *testing.T) *compose {
 // tells whose they are.
 const projectTag = "dctest"
 
+// projectKinds lists, as docker commands, what a Compose project is made of.
+var projectKinds = [][]string{{"container", "ls", "-a"}, {"network", "ls"}, {"volume", "ls"}}
+
 // removeProject removes a Compose project's containers, networks and volumes by label,
 // without Compose.
 func removeProject(ctx context.Context, project string) {
 	label := "label=com.docker.compose.project=" + project
-	for _, ls := range [][]string{{"container", "ls", "-a"}, {"network", "ls"}, {"volume", "ls"}} {
-		kind := ls[0]
+	for _, ls := range projectKinds {
 		ids, _ := exec.CommandContext(ctx, "docker", append(ls, "-q", "--filter", label)...).Output()
 		if f := strings.Fields(string(ids)); len(f) > 0 {
-			exec.CommandContext(ctx, "docker", append([]string{kind, "rm", "-f"}, f...)...).Run()
+			exec.CommandContext(ctx, "docker", append([]string{ls[0], "rm", "-f"}, f...)...).Run()
 		}
 	}
 }
@@ -185,16 +186,16 @@ func removeProject(ctx context.Context, project string) {
 // run killed mid-way leaves its containers (which restart with the daemon) and its
 // network, whose fixed subnet the next run's network would overlap.
 func clearStaleProjects(ctx context.Context) {
-	out, _ := exec.CommandContext(ctx, "docker", "ps", "-a", "--format", `{{.Label "com.docker.compose.project"}}`).Output()
-	nets, _ := exec.CommandContext(ctx, "docker", "network", "ls", "--format", `{{.Label "com.docker.compose.project"}}`).Output()
-	vols, _ := exec.CommandContext(ctx, "docker", "volume", "ls", "--format", `{{.Label "com.docker.compose.project"}}`).Output()
-	seen := map[string]bool{}
-	for _, project := range strings.Fields(string(out) + string(nets) + string(vols)) {
-		pid, err := strconv.Atoi(strings.TrimPrefix(project, projectTag))
-		if seen[project] || !strings.HasPrefix(project, projectTag) || err != nil || syscall.Kill(pid, 0) != syscall.ESRCH {
-			continue
+	stale := map[string]bool{}
+	for _, ls := range projectKinds {
+		out, _ := exec.CommandContext(ctx, "docker", append(ls, "--format", `{{.Label "com.docker.compose.project"}}`)...).Output()
+		for _, project := range strings.Fields(string(out)) {
+			if lab.OwnerGone(project, projectTag) {
+				stale[project] = true
+			}
 		}
-		seen[project] = true
+	}
+	for project := range stale {
 		removeProject(ctx, project)
 	}
 }

@@ -59,7 +59,9 @@ func stepSpans(loop jaeger.Span) []jaeger.Span {
 			case "event":
 				name, _ = f.Value.(string)
 			case StepDuration:
-				dur = asInt(f.Value)
+				if v, ok := f.Value.(float64); ok { // a JSON number
+					dur = int64(v)
+				}
 			case "error.message":
 				failed = fmt.Sprint(f.Value)
 			}
@@ -100,18 +102,4 @@ func slotSpans(s jaeger.Span) []jaeger.Span {
 
 func childOf(traceID, spanID string) []jaeger.Reference {
 	return []jaeger.Reference{{RefType: "CHILD_OF", TraceID: traceID, SpanID: spanID}}
-}
-
-// asInt reads an integer field as Jaeger's JSON gives it (a number) or as a test
-// writes it.
-func asInt(v any) int64 {
-	switch x := v.(type) {
-	case float64:
-		return int64(x)
-	case int64:
-		return x
-	case int:
-		return int64(x)
-	}
-	return -1
 }

@@ -3,7 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +59,7 @@ func BenchmarkCluster200(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for _, name := range append([]string{"server"}, sortedKeys(a.cluster.Clients)...) {
+	for _, name := range append([]string{"server"}, slices.Sorted(maps.Keys(a.cluster.Clients))...) {
 		node := a.cluster.Server
 		if name != "server" {
 			node = a.cluster.Clients[name]
@@ -179,15 +180,6 @@ func (u nodeMemory) mean(name string) int64 {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
 
 // infoField reads one integer field of Redis's INFO answer.
 func infoField(info, name string) int64 {

@@ -35,7 +35,7 @@ func StartJaeger(t testing.TB) *Jaeger {
 			fmt.Sprintf("JAEGER_OTLP_HTTP=127.0.0.1:%d", otlp),
 			fmt.Sprintf("JAEGER_QUERY_HTTP=127.0.0.1:%d", query),
 			"JAEGER_QUERY_GRPC=127.0.0.1:0",
-			"JAEGER_MAX_TRACES=20000", "GOMEMLIMIT=384MiB", "GOGC=400",
+			"GOMEMLIMIT=384MiB", "GOGC=400", // max_traces: the config's default, the job's
 			"JAEGER_LOG_LEVEL=warn",
 		}, bin, "--config", "file:"+config)
 		Within(30*time.Second, func() bool { return j.proc.Exited() || j.ready() })

@@ -24,7 +24,8 @@ func CPUTime(pid int) (time.Duration, error) {
 
 // RSS reads a process's resident set size in bytes, from /proc.
 func RSS(pid int) (int64, error) {
-	return procKB(fmt.Sprintf("/proc/%d/status", pid), "VmRSS:")
+	kb, err := procKB(fmt.Sprintf("/proc/%d/status", pid), "VmRSS:")
+	return kb[0], err
 }
 
 // PSS reads a process's proportional set size in bytes: its resident pages, each page
@@ -32,33 +33,41 @@ func RSS(pid int) (int64, error) {
 // node's processes is the memory they take, where the sum of their RSS counts the
 // pages of a binary many of them map (Nomad's executors) once per process.
 func PSS(pid int) (int64, error) {
-	return procKB(fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss:")
+	kb, err := procKB(fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss:")
+	return kb[0], err
 }
 
 // MemInUse is the memory the machine's processes and kernel hold, as free(1) counts it:
 // MemTotal less MemAvailable.
 func MemInUse() (int64, error) {
-	total, err := procKB("/proc/meminfo", "MemTotal:")
-	if err != nil {
-		return 0, err
-	}
-	avail, err := procKB("/proc/meminfo", "MemAvailable:")
-	return total - avail, err
+	kb, err := procKB("/proc/meminfo", "MemTotal:", "MemAvailable:")
+	return kb[0] - kb[1], err
 }
 
-// procKB reads a "<key> <n> kB" line of a /proc file, in bytes.
-func procKB(path, key string) (int64, error) {
+// procKB reads the "<key> <n> kB" lines of a /proc file, in bytes, in the order of keys.
+func procKB(path string, keys ...string) ([]int64, error) {
+	out := make([]int64, len(keys))
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return out, err
 	}
+	found := 0
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, key); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb * 1024, err
+		for i, key := range keys {
+			if v, ok := strings.CutPrefix(line, key); ok {
+				kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+				if err != nil {
+					return out, fmt.Errorf("%s in %s: %w", key, path, err)
+				}
+				out[i] = kb * 1024
+				found++
+			}
 		}
 	}
-	return 0, fmt.Errorf("no %s in %s", key, path)
+	if found < len(keys) {
+		return out, fmt.Errorf("not all of %v in %s", keys, path)
+	}
+	return out, nil
 }
 
 // Comm is a process's command name, as /proc/<pid>/comm has it; "" if it is gone.
