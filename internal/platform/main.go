@@ -17,10 +17,17 @@ type RunFunc func(ctx context.Context, args []string, getenv func(string) string
 //
 // `<binary> healthcheck` instead checks the instance listening at ADDR (defaultAddr if
 // unset) and exits 0 if its health path answers 200.
+//
+// Before the service runs, the program starts itself again in place with SysmonSetting
+// in GODEBUG, unless GODEBUG sets schedtrace.
 func Main(name, defaultAddr string, run RunFunc) {
+	health := len(os.Args) == 2 && os.Args[1] == "healthcheck"
+	if !health {
+		calmSysmon() // first: a signal caught before the restart would be lost in it
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(os.Args) == 2 && os.Args[1] == "healthcheck" {
+	if health {
 		if err := healthcheck(ctx, os.Getenv, defaultAddr); err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 			os.Exit(1)

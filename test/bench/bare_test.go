@@ -109,8 +109,9 @@ func bareWorker(rng, hasher string) error {
 	}
 }
 
-// bareStack is the bare rng, hasher and workers.
+// bareStack is the bare rng, hasher and workers, each started with env.
 type bareStack struct {
+	env         []string
 	rng, hasher *testbed.Service
 	workers     []*testbed.Service
 }
@@ -121,8 +122,8 @@ func startBare(b *testing.B, role string, env ...string) *testbed.Service {
 	return &testbed.Service{Proc: p, Addr: ev["addr"].(string)}
 }
 
-func newBareStack(b *testing.B) *bareStack {
-	return &bareStack{rng: startBare(b, "rng"), hasher: startBare(b, "hasher")}
+func newBareStack(b *testing.B, env ...string) *bareStack {
+	return &bareStack{env: env, rng: startBare(b, "rng", env...), hasher: startBare(b, "hasher", env...)}
 }
 
 // scaleTo starts or stops bare workers until n run; like the project's, each has one
@@ -130,7 +131,7 @@ func newBareStack(b *testing.B) *bareStack {
 func (s *bareStack) scaleTo(b *testing.B, n int) {
 	for len(s.workers) < n {
 		s.workers = append(s.workers, startBare(b, "worker",
-			"RNG_ADDR="+s.rng.Addr, "HASHER_ADDR="+s.hasher.Addr, "GOMAXPROCS=1"))
+			append([]string{"RNG_ADDR=" + s.rng.Addr, "HASHER_ADDR=" + s.hasher.Addr, "GOMAXPROCS=1"}, s.env...)...))
 	}
 	for len(s.workers) > n {
 		s.workers[len(s.workers)-1].Stop(10 * time.Second)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockercoins/dockercoins/internal/platform"
 	"github.com/dockercoins/dockercoins/test/testbed"
 )
 
@@ -102,37 +103,45 @@ func (c *contender) perLoop(name string) float64 {
 
 func BenchmarkRawLoop(b *testing.B) {
 	tb := newTable("Raw loop: every delay 0, request metrics on, tracing off; the project against the bare protocol, taking turns (target >= 90% of bare)",
-		"workers", "bare loops/s", "project loops/s", "of bare (>= 90%)", "CPU µs/loop: bare", "project", "rng bare/project", "hasher bare/project", "workers bare/project")
+		"workers", "bare loops/s", "project loops/s", "of bare (>= 90%)", "bare+sysmon loops/s", "of bare+sysmon",
+		"CPU µs/loop: bare", "project", "rng bare/project", "hasher bare/project", "workers bare/project")
 	s := newStack(b, "0s")
 	bare := newBareStack(b)
+	// The bare loop again, with the runtime setting the services start with: how the
+	// project compares like for like.
+	calm := newBareStack(b, "GODEBUG="+platform.SysmonSetting)
 	for _, w := range []int{1, 8} {
 		s.scaleTo(b, w, "0s")
 		bare.scaleTo(b, w)
+		calm.scaleTo(b, w)
 		ours := &contender{procs: s.procs, loops: func() int64 { return workerLoops(b, s.workers) }, cpu: map[string]time.Duration{}}
 		ref := &contender{procs: bare.procs, loops: func() int64 { return bare.loops(b) }, cpu: map[string]time.Duration{}}
-		signalAll(ours.procs(), syscall.SIGSTOP)
-		signalAll(ref.procs(), syscall.SIGSTOP)
+		alike := &contender{procs: calm.procs, loops: func() int64 { return calm.loops(b) }, cpu: map[string]time.Duration{}}
+		all := []*contender{ref, ours, alike}
+		for _, c := range all {
+			signalAll(c.procs(), syscall.SIGSTOP)
+		}
 		for r := range 4 {
-			pair := []*contender{ref, ours}
-			if r%2 == 1 {
-				pair[0], pair[1] = ours, ref
-			}
-			for _, c := range pair {
-				c.measure(b, 3*time.Second)
+			for i := range all {
+				all[(r+i)%len(all)].measure(b, 3*time.Second)
 			}
 		}
 		pair := func(name string) string {
 			return fmt.Sprintf("%.0f / %.0f", ref.perLoop("bare "+name), ours.perLoop(name))
 		}
-		tb.add(w, ref.rate(), ours.rate(), atLeast(ours.rate(), ref.rate(), 90), ref.perLoop(""),
+		tb.add(w, ref.rate(), ours.rate(), atLeast(ours.rate(), ref.rate(), 90), alike.rate(),
+			fmt.Sprintf("%.1f%%", 100*ours.rate()/alike.rate()), ref.perLoop(""),
 			ours.perLoop(""), pair("rng"), pair("hasher"), pair("worker"))
-		signalAll(ref.procs(), syscall.SIGCONT)
-		signalAll(ours.procs(), syscall.SIGCONT)
+		for _, c := range all {
+			signalAll(c.procs(), syscall.SIGCONT)
+		}
 	}
 	tb.note("bare: stdlib net/http rng and hasher, workers doing GET /32 then POST / and nothing else; project: Redis, rng, hasher, workers with")
 	tb.note("ACCESS_LOG=false and no OTLP endpoint. Each worker is a process with GOMAXPROCS=1. The stacks run side by side but only one is")
 	tb.note("resumed at a time (SIGSTOP/SIGCONT), 4 turns of 3 s each; CPU is user+system time from /proc, the same as getrusage.")
+	tb.note("bare+sysmon: the bare loop with GODEBUG=%s, as the services run (platform.SysmonSetting).", platform.SysmonSetting)
 	bare.scaleTo(b, 0)
+	calm.scaleTo(b, 0)
 	time.Sleep(2 * time.Second)
 	rss := newTable("Memory: RSS of each service under the 8-worker zero-delay load (target <= 15 MB)",
 		"service", "RSS MB (<= 15)")
