@@ -15,8 +15,8 @@ import (
 
 // TestServicesRestartInPlaceWithACalmSysmon checks that a service started as usual
 // runs with platform.SysmonSetting in GODEBUG, in the process it was started as (the
-// PID its supervisor holds), keeping the rest of GODEBUG; and that an operator's own
-// schedtrace is left alone.
+// PID its supervisor holds) and under its own name, keeping the rest of GODEBUG; and
+// that an operator's own schedtrace is left alone.
 func TestServicesRestartInPlaceWithACalmSysmon(t *testing.T) {
 	for _, c := range []struct {
 		service, godebug, want string
@@ -39,6 +39,10 @@ func TestServicesRestartInPlaceWithACalmSysmon(t *testing.T) {
 		}
 		if got != c.want {
 			t.Errorf("%s started with %q runs with GODEBUG=%q, want %q", c.service, c.godebug, got, c.want)
+		}
+		// ps, top and pkill name a process after the path it executed.
+		if comm, err := os.ReadFile("/proc/" + strconv.Itoa(svc.PID()) + "/comm"); err != nil || strings.TrimSpace(string(comm)) != c.service {
+			t.Errorf("%s runs under the name %q (%v), want %q", c.service, comm, err, c.service)
 		}
 		resp, err := http.Get(svc.URL() + dockercoins.HealthPath)
 		if err != nil {

@@ -21,7 +21,7 @@ import (
 // standard error at start and every 24.8 days after.
 const SysmonSetting = "schedtrace=2147483647"
 
-// calmSysmon starts the program again in place (same process, same PID) with
+// calmSysmon starts the program again in place (same process, same PID, same name) with
 // SysmonSetting added to GODEBUG, which the runtime reads only at start. It returns,
 // doing nothing, when GODEBUG already names schedtrace (the operator's choice, or the
 // program after its restart) or the restart cannot be made.
@@ -30,8 +30,13 @@ func calmSysmon() {
 	if !changed {
 		return
 	}
-	// /proc/self/exe is the running binary whatever its path or argv[0] said.
-	syscall.Exec("/proc/self/exe", os.Args, env)
+	// The binary's own path, not /proc/self/exe: the process's name (ps, top, pkill)
+	// is the last element of the path executed.
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	syscall.Exec(exe, os.Args, env)
 }
 
 // withSysmonSetting returns environ with SysmonSetting added to GODEBUG, and whether
