@@ -44,16 +44,18 @@ func calmSysmon() {
 // it added it: not when GODEBUG sets schedtrace already.
 func withSysmonSetting(environ []string) ([]string, bool) {
 	out := make([]string, 0, len(environ)+1)
-	godebug := ""
+	godebug, seen := "", false
 	for _, kv := range environ {
 		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
-			godebug = v
+			if !seen { // the runtime reads the first
+				godebug, seen = v, true
+			}
 			continue
 		}
 		out = append(out, kv)
 	}
 	for field := range strings.SplitSeq(godebug, ",") {
-		if key, _, _ := strings.Cut(field, "="); strings.TrimSpace(key) == "schedtrace" {
+		if key, _, _ := strings.Cut(field, "="); key == "schedtrace" {
 			return environ, false
 		}
 	}

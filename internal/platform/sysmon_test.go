@@ -18,6 +18,7 @@ func TestWithSysmonSetting(t *testing.T) {
 		{"operator's schedtrace wins", []string{"GODEBUG=gctrace=1,schedtrace=0"}, []string{"GODEBUG=gctrace=1,schedtrace=0"}, false},
 		{"already restarted", []string{"GODEBUG=" + SysmonSetting, "A=1"}, []string{"GODEBUG=" + SysmonSetting, "A=1"}, false},
 		{"a longer key is not schedtrace", []string{"GODEBUG=schedtraceX=1"}, []string{"GODEBUG=schedtraceX=1," + SysmonSetting}, true},
+		{"the first GODEBUG counts, as for the runtime", []string{"GODEBUG=gctrace=1", "GODEBUG=schedtrace=0"}, []string{"GODEBUG=gctrace=1," + SysmonSetting}, true},
 	} {
 		got, changed := withSysmonSetting(c.in)
 		if changed != c.changed || !slices.Equal(got, c.want) {
