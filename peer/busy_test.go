@@ -40,7 +40,7 @@ func TestClientTakesABusyAnswerToAnotherInstance(t *testing.T) {
 }
 
 // When every instance is busy, the error carries the longest Retry-After they gave, so
-// the caller waits as asked; a Retry-After that is no number of seconds counts as none.
+// the caller waits as asked; a Retry-After date already past asks for nothing.
 func TestWaitIsTheLongestRetryAfter(t *testing.T) {
 	retry := func(v string) *httptest.Server {
 		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -60,7 +60,7 @@ func TestWaitIsTheLongestRetryAfter(t *testing.T) {
 	c = &Client{Service: "rng", Resolver: Static{"rng": {addr(date)}}}
 	_, err = c.Do(context.Background(), Request{Method: http.MethodGet, Path: "/32"})
 	if got := Wait(err); got != 0 {
-		t.Fatalf("an HTTP-date Retry-After gave a wait of %v, want 0", got)
+		t.Fatalf("a past HTTP-date Retry-After gave a wait of %v, want 0", got)
 	}
 	if got := Wait(errors.New("connection refused")); got != 0 {
 		t.Fatalf("a plain error gave a wait of %v", got)

@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/dockercoins/dockercoins/internal/pause"
 )
 
 // MaxAttempts bounds how many instances one request tries before it fails.
@@ -33,8 +34,8 @@ type StatusError struct {
 	Addr    string
 	Code    int
 	Body    string
-	// RetryAfter is how long the instance asked callers to wait (its Retry-After, in
-	// seconds); zero when it named no time.
+	// RetryAfter is how long the instance asked callers to wait (its Retry-After, read
+	// by pause.RetryAfter); zero when it named no time.
 	RetryAfter time.Duration
 }
 
@@ -54,15 +55,6 @@ func Wait(err error) time.Duration {
 		return Wait(e.Unwrap())
 	}
 	return 0
-}
-
-// retryAfter reads a Retry-After of whole seconds; an HTTP date or nonsense gives zero.
-func retryAfter(h http.Header) time.Duration {
-	n, err := strconv.Atoi(h.Get("Retry-After"))
-	if err != nil || n <= 0 {
-		return 0
-	}
-	return time.Duration(min(n, 3600)) * time.Second
 }
 
 func (e *StatusError) Error() string {
@@ -140,7 +132,7 @@ func (c *Client) try(ctx context.Context, addr string, r Request) ([]byte, error
 		if len(out) > 200 {
 			out = out[:200]
 		}
-		return nil, &StatusError{Service: c.Service, Addr: addr, Code: resp.StatusCode, Body: string(bytes.TrimSpace(out)), RetryAfter: retryAfter(resp.Header)}
+		return nil, &StatusError{Service: c.Service, Addr: addr, Code: resp.StatusCode, Body: string(bytes.TrimSpace(out)), RetryAfter: pause.RetryAfter(resp.Header.Get("Retry-After"))}
 	}
 	return out, nil
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -132,7 +131,7 @@ func (e *jsonExporter) post(ctx context.Context, body []byte) error {
 	err = fmt.Errorf("%s answered %s: %s", e.url, resp.Status, msg)
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return &retryable{err: err, after: retryAfter(resp.Header.Get("Retry-After"))}
+		return &retryable{err: err, after: pause.RetryAfter(resp.Header.Get("Retry-After"))}
 	}
 	return err
 }
@@ -173,20 +172,6 @@ type retryable struct {
 
 func (r *retryable) Error() string { return r.err.Error() }
 func (r *retryable) Unwrap() error { return r.err }
-
-// retryAfter reads a Retry-After header: seconds, or an HTTP date.
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(v, 10, 64); err == nil && s >= 0 {
-		return time.Duration(min(s, int64(time.Duration(1<<63-1)/time.Second))) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return 0
-}
 
 // do runs attempt until it succeeds, fails for good, or p's time runs out. Waits grow
 // by half each time, with the same ±50% jitter as the OpenTelemetry exporters' backoff.

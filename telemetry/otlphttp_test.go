@@ -202,17 +202,3 @@ func TestShutdownStopsExports(t *testing.T) {
 		t.Error("an export after Shutdown reached the collector")
 	}
 }
-
-func TestRetryAfter(t *testing.T) {
-	for in, want := range map[string]time.Duration{
-		"": 0, "0": 0, "3": 3 * time.Second, "-1": 0, "soon": 0,
-		time.Now().Add(-time.Hour).UTC().Format(http.TimeFormat): 0,
-	} {
-		if got := retryAfter(in); got != want {
-			t.Errorf("Retry-After %q: %v, want %v", in, got, want)
-		}
-	}
-	if got := retryAfter(time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)); got < 59*time.Minute || got > time.Hour {
-		t.Errorf("Retry-After an hour from now: %v", got)
-	}
-}
