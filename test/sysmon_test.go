@@ -41,8 +41,8 @@ func TestServicesRestartInPlaceWithACalmSysmon(t *testing.T) {
 			t.Errorf("%s started with %q runs with GODEBUG=%q, want %q", c.service, c.godebug, got, c.want)
 		}
 		// ps, top and pkill name a process after the path it executed.
-		if comm, err := os.ReadFile("/proc/" + strconv.Itoa(svc.PID()) + "/comm"); err != nil || strings.TrimSpace(string(comm)) != c.service {
-			t.Errorf("%s runs under the name %q (%v), want %q", c.service, comm, err, c.service)
+		if comm := testbed.Comm(svc.PID()); comm != c.service {
+			t.Errorf("%s runs under the name %q, want %q", c.service, comm, c.service)
 		}
 		resp, err := http.Get(svc.URL() + dockercoins.HealthPath)
 		if err != nil {

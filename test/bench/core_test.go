@@ -78,6 +78,10 @@ type contender struct {
 	cpu   map[string]time.Duration
 }
 
+func newContender(procs func() []*testbed.Service, loops func() int64) *contender {
+	return &contender{procs: procs, loops: loops, cpu: map[string]time.Duration{}}
+}
+
 // measure resumes c, lets it settle, counts its loops and CPU over d, and pauses it
 // again, so the two stacks take turns on the same cores.
 func (c *contender) measure(b *testing.B, d time.Duration) {
@@ -114,9 +118,9 @@ func BenchmarkRawLoop(b *testing.B) {
 		s.scaleTo(b, w, "0s")
 		bare.scaleTo(b, w)
 		calm.scaleTo(b, w)
-		ours := &contender{procs: s.procs, loops: func() int64 { return workerLoops(b, s.workers) }, cpu: map[string]time.Duration{}}
-		ref := &contender{procs: bare.procs, loops: func() int64 { return bare.loops(b) }, cpu: map[string]time.Duration{}}
-		alike := &contender{procs: calm.procs, loops: func() int64 { return calm.loops(b) }, cpu: map[string]time.Duration{}}
+		ours := newContender(s.procs, func() int64 { return workerLoops(b, s.workers) })
+		ref := newContender(bare.procs, func() int64 { return bare.loops(b) })
+		alike := newContender(calm.procs, func() int64 { return calm.loops(b) })
 		all := []*contender{ref, ours, alike}
 		for _, c := range all {
 			signalAll(c.procs(), syscall.SIGSTOP)
