@@ -128,8 +128,9 @@ job "jaeger" {
         args    = ["--config", "${NOMAD_TASK_DIR}/jaeger.yaml"]
       }
 
-      # Jaeger v2 is an OpenTelemetry Collector: OTLP/HTTP receiver, batch processor,
-      # memory storage, and the query extension serving the API and UI.
+      # Jaeger v2 is an OpenTelemetry Collector: OTLP/HTTP receiver, memory storage, and
+      # the query extension serving the API and UI. No batch processor: the services'
+      # exporters batch already (lab/jaeger/config.yaml says what it cost).
       template {
         destination = "local/jaeger.yaml"
         change_mode = "restart"
@@ -139,7 +140,6 @@ job "jaeger" {
             pipelines:
               traces:
                 receivers: [otlp]
-                processors: [batch]
                 exporters: [jaeger_storage_exporter]
             telemetry:
               metrics:
@@ -168,8 +168,6 @@ job "jaeger" {
               protocols:
                 http:
                   endpoint: {{ env "NOMAD_ADDR_otlp" }}
-          processors:
-            batch: {}
           exporters:
             jaeger_storage_exporter:
               trace_storage: memstore

@@ -32,11 +32,12 @@ type retryPolicy struct {
 // a batch, not a queue stuck for minutes.
 var defaultRetry = retryPolicy{initial: 250 * time.Millisecond, maxWait: time.Second, maxElapsed: 3 * time.Second}
 
-// jsonExporter sends spans to an OTLP/HTTP collector as JSON (a sdktrace.SpanExporter).
-// The batch span processor calls it from one goroutine; the mutex keeps a second caller
-// from sharing the buffers all the same.
-type jsonExporter struct {
+// otlpExporter sends spans to an OTLP/HTTP collector (a sdktrace.SpanExporter), in
+// protobuf or, if asked, JSON. The batch span processor calls it from one goroutine; the
+// mutex keeps a second caller from sharing the buffers all the same.
+type otlpExporter struct {
 	url     string
+	json    bool // OTLP/JSON bodies instead of protobuf
 	headers map[string]string
 	client  *http.Client
 	timeout time.Duration // per attempt
@@ -50,16 +51,16 @@ type jsonExporter struct {
 	body []byte
 }
 
-// newJSONExporter makes an exporter posting to url, the full traces URL, with headers
-// added to every request.
-func newJSONExporter(url string, headers map[string]string) *jsonExporter {
+// newExporter makes an exporter posting to url, the full traces URL, with headers added
+// to every request, in the given protocol (ProtocolProtobuf or ProtocolJSON).
+func newExporter(url, protocol string, headers map[string]string) *otlpExporter {
 	stop, stopping := context.WithCancel(context.Background())
 	// A transport of its own, so exports neither wait for nor crowd the service's
 	// connections.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 2
-	return &jsonExporter{
-		url: url, headers: headers,
+	return &otlpExporter{
+		url: url, json: protocol == ProtocolJSON, headers: headers,
 		client:  &http.Client{Transport: tr},
 		timeout: 5 * time.Second,
 		retry:   defaultRetry,
@@ -71,7 +72,7 @@ func newJSONExporter(url string, headers map[string]string) *jsonExporter {
 // a connection that dropped or timed out, and the answers 429, 502, 503 and 504 (after
 // the Retry-After they carry, if longer than the backoff). A refused connection is not
 // retried: nothing listens there.
-func (e *jsonExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	if len(spans) == 0 {
 		return nil
 	}
@@ -80,7 +81,12 @@ func (e *jsonExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	body := e.enc.encode(e.body[:0], spans)
+	var body []byte
+	if e.json {
+		body = e.enc.encodeJSON(e.body[:0], spans)
+	} else {
+		body = e.enc.encodeProto(e.body[:0], spans)
+	}
 	e.body = body
 	if cap(body) > 16<<20 {
 		e.body = nil // one huge batch should not pin its buffer for the process's life
@@ -92,14 +98,14 @@ func (e *jsonExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 }
 
 // post sends one attempt. A retryable failure is a *retryable error.
-func (e *jsonExporter) post(ctx context.Context, body []byte) error {
+func (e *otlpExporter) post(ctx context.Context, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("traces request: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", e.contentType())
 	for k, v := range e.headers {
 		req.Header.Set(k, v)
 	}
@@ -136,9 +142,22 @@ func (e *jsonExporter) post(ctx context.Context, body []byte) error {
 	return err
 }
 
-// partialSuccess reads a collector's JSON answer for spans it took but rejected.
+func (e *otlpExporter) contentType() string {
+	if e.json {
+		return "application/json"
+	}
+	return "application/x-protobuf"
+}
+
+// partialSuccess reads a collector's answer, in JSON or protobuf as its Content-Type
+// says, for spans it took but rejected.
 func partialSuccess(contentType string, answer []byte) error {
-	if len(answer) == 0 || !strings.HasPrefix(contentType, "application/json") {
+	switch {
+	case len(answer) == 0:
+		return nil
+	case strings.HasPrefix(contentType, "application/x-protobuf"):
+		return partialSuccessProto(answer)
+	case !strings.HasPrefix(contentType, "application/json"):
 		return nil
 	}
 	var r struct {
@@ -157,8 +176,32 @@ func partialSuccess(contentType string, answer []byte) error {
 	return nil
 }
 
+// partialSuccessProto reads ExportTraceServiceResponse.partial_success (1): its
+// rejected_spans (1) and error_message (2).
+func partialSuccessProto(answer []byte) error {
+	var rejected int64
+	var msg string
+	_ = protoFields(answer, func(field, wire int, _ uint64, data []byte) {
+		if field != 1 || wire != wireBytes {
+			return
+		}
+		_ = protoFields(data, func(field, wire int, n uint64, data []byte) {
+			switch {
+			case field == 1 && wire == wireVarint:
+				rejected = int64(n)
+			case field == 2 && wire == wireBytes:
+				msg = string(data)
+			}
+		})
+	}) // the spans were taken; an answer we cannot read changes nothing
+	if rejected != 0 || msg != "" {
+		return fmt.Errorf("collector rejected %d spans: %s", rejected, msg)
+	}
+	return nil
+}
+
 // Shutdown stops the exporter: an export under way gives up, and later ones fail.
-func (e *jsonExporter) Shutdown(ctx context.Context) error {
+func (e *otlpExporter) Shutdown(ctx context.Context) error {
 	e.stopping()
 	e.client.CloseIdleConnections()
 	return ctx.Err()

@@ -71,19 +71,32 @@ func benchExport(b *testing.B, exp sdktrace.SpanExporter) {
 	exp.Shutdown(ctx)
 }
 
-func BenchmarkExportJSON100(b *testing.B) {
+func BenchmarkExportProtobuf100(b *testing.B) {
 	srv := discardingCollector(b)
-	benchExport(b, newJSONExporter(srv.URL+"/v1/traces", nil))
+	benchExport(b, newExporter(srv.URL+"/v1/traces", ProtocolProtobuf, nil))
 }
 
-// BenchmarkEncodeJSON100 is the encoding alone.
+func BenchmarkExportJSON100(b *testing.B) {
+	srv := discardingCollector(b)
+	benchExport(b, newExporter(srv.URL+"/v1/traces", ProtocolJSON, nil))
+}
+
+// BenchmarkEncodeProtobuf100 and BenchmarkEncodeJSON100 are the encodings alone.
+func BenchmarkEncodeProtobuf100(b *testing.B) {
+	benchEncode(b, (*spanEncoder).encodeProto)
+}
+
 func BenchmarkEncodeJSON100(b *testing.B) {
+	benchEncode(b, (*spanEncoder).encodeJSON)
+}
+
+func benchEncode(b *testing.B, encode func(*spanEncoder, []byte, []sdktrace.ReadOnlySpan) []byte) {
 	spans := benchBatch()
 	var enc spanEncoder
 	var buf []byte
 	b.ReportAllocs()
 	for b.Loop() {
-		buf = enc.encode(buf[:0], spans)
+		buf = encode(&enc, buf[:0], spans)
 	}
 	b.SetBytes(int64(len(buf)))
 }

@@ -36,8 +36,12 @@ func newScriptedCollector(t *testing.T, answers ...answer) *scriptedCollector {
 	c := &scriptedCollector{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		if _, err := decodeStrict(body); err != nil {
-			t.Errorf("attempt with a body that is not an OTLP/JSON request: %v", err)
+		decode := decodeProto
+		if r.Header.Get("Content-Type") == "application/json" {
+			decode = decodeStrict
+		}
+		if _, err := decode(body); err != nil {
+			t.Errorf("attempt with a body that is not an OTLP request in its Content-Type %q: %v", r.Header.Get("Content-Type"), err)
 		}
 		n := int(c.attempts.Add(1)) - 1
 		c.mu.Lock()
@@ -66,20 +70,26 @@ func newScriptedCollector(t *testing.T, answers ...answer) *scriptedCollector {
 // fastRetry keeps the tests short; the waits keep their shape.
 var fastRetry = retryPolicy{initial: 20 * time.Millisecond, maxWait: 50 * time.Millisecond, maxElapsed: 2 * time.Second}
 
-func exportTo(t *testing.T, c *scriptedCollector, headers map[string]string) (*jsonExporter, error) {
-	e := newJSONExporter(c.srv.URL+"/v1/traces", headers)
+func exportTo(t *testing.T, c *scriptedCollector, headers map[string]string) (*otlpExporter, error) {
+	return exportIn(t, c, ProtocolProtobuf, headers)
+}
+
+func exportIn(t *testing.T, c *scriptedCollector, protocol string, headers map[string]string) (*otlpExporter, error) {
+	e := newExporter(c.srv.URL+"/v1/traces", protocol, headers)
 	e.retry = fastRetry
 	t.Cleanup(func() { e.Shutdown(context.Background()) })
 	return e, e.ExportSpans(context.Background(), sampleSpans(t))
 }
 
-func TestExportSendsJSONWithTheHeaders(t *testing.T) {
-	c := newScriptedCollector(t, answer{status: 200, contentType: "application/json", body: `{}`})
-	if _, err := exportTo(t, c, map[string]string{"Authorization": "Bearer x"}); err != nil {
-		t.Fatal(err)
-	}
-	if c.header.Get("Content-Type") != "application/json" || c.header.Get("Authorization") != "Bearer x" {
-		t.Errorf("request headers %v", c.header)
+func TestExportSendsEachProtocolWithTheHeaders(t *testing.T) {
+	for protocol, contentType := range map[string]string{ProtocolProtobuf: "application/x-protobuf", ProtocolJSON: "application/json"} {
+		c := newScriptedCollector(t, answer{status: 200})
+		if _, err := exportIn(t, c, protocol, map[string]string{"Authorization": "Bearer x"}); err != nil {
+			t.Fatal(err)
+		}
+		if c.header.Get("Content-Type") != contentType || c.header.Get("Authorization") != "Bearer x" {
+			t.Errorf("%s: request headers %v", protocol, c.header)
+		}
 	}
 }
 
@@ -163,7 +173,7 @@ func TestExportToNothingListeningFailsAtOnce(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	e := newJSONExporter("http://"+addr+"/v1/traces", nil)
+	e := newExporter("http://"+addr+"/v1/traces", ProtocolProtobuf, nil)
 	start := time.Now()
 	err = e.ExportSpans(context.Background(), sampleSpans(t))
 	if !errors.Is(err, syscall.ECONNREFUSED) {
@@ -176,7 +186,7 @@ func TestExportToNothingListeningFailsAtOnce(t *testing.T) {
 
 func TestShutdownStopsExports(t *testing.T) {
 	c := newScriptedCollector(t, answer{status: 503})
-	e := newJSONExporter(c.srv.URL+"/v1/traces", nil)
+	e := newExporter(c.srv.URL+"/v1/traces", ProtocolProtobuf, nil)
 	e.retry = retryPolicy{initial: 50 * time.Millisecond, maxWait: 50 * time.Millisecond, maxElapsed: time.Minute}
 	done := make(chan error, 1)
 	go func() { done <- e.ExportSpans(context.Background(), sampleSpans(t)) }()

@@ -200,7 +200,7 @@ const wantJSON = `{"resourceSpans":[{
 
 func TestSpanEncodingFollowsTheOTLPJSONMapping(t *testing.T) {
 	var enc spanEncoder
-	got := enc.encode(nil, sampleSpans(t))
+	got := enc.encodeJSON(nil, sampleSpans(t))
 	var gotV, wantV any
 	if err := json.Unmarshal(got, &gotV); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, got)
@@ -216,7 +216,7 @@ func TestSpanEncodingFollowsTheOTLPJSONMapping(t *testing.T) {
 		t.Errorf("a strict decoder refuses the request: %v", err)
 	}
 	// The encoder's buffers are reused: a second batch encodes the same.
-	again := enc.encode(nil, sampleSpans(t))
+	again := enc.encodeJSON(nil, sampleSpans(t))
 	if !bytes.Equal(got, again) {
 		t.Errorf("second encoding differs:\n%s\n%s", got, again)
 	}
@@ -230,7 +230,7 @@ func TestSpanEncodingGroupsByResourceAndScope(t *testing.T) {
 	// spans under one scope.
 	batch := []sdktrace.ReadOnlySpan{spans[1], other.Snapshot(), spans[1]}
 	var enc spanEncoder
-	req, err := decodeStrict(enc.encode(nil, batch))
+	req, err := decodeStrict(enc.encodeJSON(nil, batch))
 	if err != nil {
 		t.Fatal(err)
 	}

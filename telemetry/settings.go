@@ -15,14 +15,16 @@ import (
 // service's getenv), so tests and Nomad jobs set them the same way.
 //
 // The OpenTelemetry SDK itself reads the OTEL_SPAN_*_LIMIT variables, from the process
-// environment only. The exporter is the project's own (OTLP/HTTP with JSON bodies): it
-// takes no OTEL_EXPORTER_OTLP_PROTOCOL, _COMPRESSION, _CERTIFICATE or _TIMEOUT (an
+// environment only. The exporter is the project's own (OTLP/HTTP, protobuf or JSON
+// bodies): it takes no OTEL_EXPORTER_OTLP_COMPRESSION, _CERTIFICATE or _TIMEOUT (an
 // attempt has 5 s), and of the headers only OTEL_EXPORTER_OTLP_HEADERS.
 type Settings struct {
 	Service        string // the service's own name, used when OTEL_SERVICE_NAME is empty
 	Endpoint       string // OTLP/HTTP base URL; "/v1/traces" is added
 	TracesEndpoint string // OTLP/HTTP traces URL, used as it is; wins over Endpoint
 	Headers        string // OTEL_EXPORTER_OTLP_HEADERS: key=value,key=value sent with every export
+	Protocol       string // OTEL_EXPORTER_OTLP_PROTOCOL: ProtocolProtobuf or ProtocolJSON
+	TracesProtocol string // OTEL_EXPORTER_OTLP_TRACES_PROTOCOL; wins over Protocol
 	ServiceName    string
 	Sampler        string
 	SamplerArg     string
@@ -40,6 +42,8 @@ func (c *Settings) Register(s *settings.Set, service string) {
 	s.String(&c.Endpoint, "otlp-endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector or Jaeger base URL, e.g. http://localhost:4318; empty: tracing off")
 	s.String(&c.TracesEndpoint, "otlp-traces-endpoint", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "", "OTLP/HTTP traces URL used as is, e.g. http://localhost:4318/v1/traces; wins over -otlp-endpoint")
 	s.String(&c.Headers, "otlp-headers", "OTEL_EXPORTER_OTLP_HEADERS", "", "headers sent with every span export, such as a collector's token: key=value,key=value, values percent-encoded")
+	s.String(&c.Protocol, "otlp-protocol", "OTEL_EXPORTER_OTLP_PROTOCOL", ProtocolProtobuf, "OTLP encoding: http/protobuf or http/json")
+	s.String(&c.TracesProtocol, "otlp-traces-protocol", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "", "OTLP encoding of traces; wins over -otlp-protocol")
 	s.String(&c.ServiceName, "otel-service-name", "OTEL_SERVICE_NAME", "", "service name in traces and metrics; empty: "+service)
 	s.String(&c.Sampler, "otel-traces-sampler", "OTEL_TRACES_SAMPLER", "parentbased_always_on", "always_on, always_off, traceidratio or their parentbased_ forms")
 	s.String(&c.SamplerArg, "otel-traces-sampler-arg", "OTEL_TRACES_SAMPLER_ARG", "", "sampling ratio from 0 to 1 for the traceidratio samplers")
@@ -49,6 +53,28 @@ func (c *Settings) Register(s *settings.Set, service string) {
 	s.Int(&c.QueueSize, "otel-bsp-max-queue-size", "OTEL_BSP_MAX_QUEUE_SIZE", 4096, "spans queued for export; beyond that they are dropped, never waited for")
 	s.Int(&c.BatchSize, "otel-bsp-max-export-batch-size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 1024, "spans per export")
 	s.String(&c.AllocID, "instance-id", "NOMAD_ALLOC_ID", "", "service.instance.id; empty: host-pid")
+}
+
+// The OTLP protocols the exporter speaks. The specification's third, grpc, is not one
+// of them: it would bring gRPC into every binary.
+const (
+	ProtocolProtobuf = "http/protobuf"
+	ProtocolJSON     = "http/json"
+)
+
+// protocol is the encoding spans are exported in.
+func (c *Settings) protocol() (string, error) {
+	p, name := c.TracesProtocol, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	if p == "" {
+		p, name = c.Protocol, "OTEL_EXPORTER_OTLP_PROTOCOL"
+	}
+	switch p = strings.TrimSpace(p); p {
+	case "":
+		return ProtocolProtobuf, nil
+	case ProtocolProtobuf, ProtocolJSON:
+		return p, nil
+	}
+	return "", fmt.Errorf("%s=%q: want %s or %s (grpc is not supported)", name, p, ProtocolProtobuf, ProtocolJSON)
 }
 
 // TracesURL is where spans go, or "" when tracing is off.

@@ -62,6 +62,10 @@ func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	protocol, err := c.protocol()
+	if err != nil {
+		return nil, err
+	}
 	sample, err := sampler(c.Sampler, c.SamplerArg)
 	if err != nil {
 		return nil, err
@@ -95,10 +99,10 @@ func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error
 		log.Info("tracing off", "reason", "no OTEL_EXPORTER_OTLP_ENDPOINT")
 		return t, nil
 	}
-	if err := t.startTracing(c, target, headers, res, sample); err != nil {
+	if err := t.startTracing(c, newExporter(target, protocol, headers), res, sample); err != nil {
 		return nil, err
 	}
-	log.Info("tracing on", "endpoint", target, "sampler", c.Sampler, "queue", c.QueueSize)
+	log.Info("tracing on", "endpoint", target, "protocol", protocol, "sampler", c.Sampler, "queue", c.QueueSize)
 	return t, nil
 }
 
@@ -115,9 +119,8 @@ func (t *Telemetry) startMetrics(res *resource.Resource) {
 	otel.SetMeterProvider(t.meters)
 }
 
-// startTracing installs the tracer provider that batches spans to target.
-func (t *Telemetry) startTracing(c Settings, target string, headers map[string]string, res *resource.Resource, sample sdktrace.Sampler) error {
-	exp := newJSONExporter(target, headers)
+// startTracing installs the tracer provider that batches spans to exp.
+func (t *Telemetry) startTracing(c Settings, exp *otlpExporter, res *resource.Resource, sample sdktrace.Sampler) error {
 	t.tracing = sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(sample),

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -33,7 +34,8 @@ func parse(t testing.TB, service string, env map[string]string) Settings {
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// collector is an OTLP/HTTP receiver of JSON requests that keeps what it is sent.
+// collector is an OTLP/HTTP receiver, of protobuf or JSON requests, that keeps what it
+// is sent.
 type collector struct {
 	mu     sync.Mutex
 	reqs   []*otlpRequest
@@ -44,18 +46,21 @@ type collector struct {
 func newCollector(t testing.TB) *collector {
 	c := &collector{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/json" {
-			http.Error(w, "unexpected "+r.URL.Path, http.StatusNotFound)
+		decode := map[string]func([]byte) (*otlpRequest, error){
+			"application/x-protobuf": decodeProto, "application/json": decodeStrict,
+		}[r.Header.Get("Content-Type")]
+		if r.URL.Path != "/v1/traces" || decode == nil {
+			http.Error(w, "unexpected "+r.URL.Path+" in "+r.Header.Get("Content-Type"), http.StatusNotFound)
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		var req otlpRequest
-		if err := json.Unmarshal(body, &req); err != nil {
+		req, err := decode(body)
+		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		c.mu.Lock()
-		c.reqs = append(c.reqs, &req)
+		c.reqs = append(c.reqs, req)
 		c.header = r.Header.Clone()
 		c.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
@@ -272,6 +277,8 @@ func TestBadSettingsAreClearErrors(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_HEADERS=bad name=x":                `"bad name" is not a valid HTTP header name`,
 		"OTEL_EXPORTER_OTLP_HEADERS=Token=s3cret%0A":           "the value of Token has control characters",
 		"OTEL_EXPORTER_OTLP_HEADERS=Token=s3cret%zz":           "entry 1: the value is not percent-encoded right",
+		"OTEL_EXPORTER_OTLP_PROTOCOL=grpc":                     "grpc is not supported",
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/xml":          `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL="http/xml": want http/protobuf or http/json`,
 	} {
 		k, v, _ := strings.Cut(env, "=")
 		m := map[string]string{k: v}
@@ -284,6 +291,39 @@ func TestBadSettingsAreClearErrors(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%s: the error shows a header's value: %v", env, err)
+		}
+	}
+}
+
+// TestExportProtocols sends a span in each protocol the variables can ask for: protobuf
+// unless told otherwise, the traces variable winning over the general one.
+func TestExportProtocols(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{nil, "application/x-protobuf"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json"}, "application/json"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_PROTOCOL": "http/json", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf"}, "application/x-protobuf"},
+		{map[string]string{"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"}, "application/json"},
+	} {
+		col := newCollector(t)
+		tc.env = maps.Clone(tc.env)
+		if tc.env == nil {
+			tc.env = map[string]string{}
+		}
+		tc.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = col.srv.URL
+		tel, err := Start(context.Background(), parse(t, "rng", tc.env), quiet())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, span := otel.Tracer("test").Start(context.Background(), "one")
+		span.End()
+		if err := tel.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if names, _, _ := col.spans(); len(names) != 1 || col.header.Get("Content-Type") != tc.want {
+			t.Errorf("%v: collector got %v in %q, want one span in %s", tc.env, names, col.header.Get("Content-Type"), tc.want)
 		}
 	}
 }

@@ -1,0 +1,147 @@
+package telemetry
+
+import (
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// This file holds what the two OTLP encodings (otlpproto.go, otlpjson.go) share: spans
+// grouped by resource and scope, and OTLP's numbers for flags, kinds and status codes.
+
+// OTLP's span flags: the low 8 bits are the W3C trace flags; these say whether the
+// parent's context came from another process.
+const (
+	flagHasIsRemote = 0x100
+	flagIsRemote    = 0x200
+)
+
+// spanEncoder encodes batches of spans. Its grouping state is reused from one batch to
+// the next, so a steady stream of exports allocates little; it is not safe for
+// concurrent use.
+type spanEncoder struct {
+	groups []resourceGroup
+}
+
+// resourceGroup is the spans of one resource, by instrumentation scope.
+type resourceGroup struct {
+	res    *resource.Resource
+	key    attribute.Distinct
+	scopes []scopeGroup
+}
+
+type scopeGroup struct {
+	scope instrumentation.Scope
+	spans []sdktrace.ReadOnlySpan
+}
+
+// group sorts spans by resource and scope, keeping their order within each.
+func (e *spanEncoder) group(spans []sdktrace.ReadOnlySpan) {
+	for _, s := range spans {
+		if s == nil {
+			continue
+		}
+		res := s.Resource()
+		var rg *resourceGroup
+		key := res.Equivalent()
+		for i := range e.groups {
+			if e.groups[i].key == key {
+				rg = &e.groups[i]
+				break
+			}
+		}
+		if rg == nil {
+			e.groups = append(e.groups, resourceGroup{res: res, key: key, scopes: e.spareScopes()})
+			rg = &e.groups[len(e.groups)-1]
+		}
+		scope := s.InstrumentationScope()
+		var sg *scopeGroup
+		for i := range rg.scopes {
+			if rg.scopes[i].scope == scope {
+				sg = &rg.scopes[i]
+				break
+			}
+		}
+		if sg == nil {
+			rg.scopes = append(rg.scopes, scopeGroup{scope: scope, spans: spareSpans(rg.scopes)})
+			sg = &rg.scopes[len(rg.scopes)-1]
+		}
+		sg.spans = append(sg.spans, s)
+	}
+}
+
+// spareScopes reuses the scope slice of the group slot about to be filled, if the last
+// batch had one there.
+func (e *spanEncoder) spareScopes() []scopeGroup {
+	if n := len(e.groups); n < cap(e.groups) {
+		return e.groups[:n+1][n].scopes[:0]
+	}
+	return nil
+}
+
+// spareSpans reuses the span slice of the scope slot about to be filled.
+func spareSpans(scopes []scopeGroup) []sdktrace.ReadOnlySpan {
+	if n := len(scopes); n < cap(scopes) {
+		return scopes[:n+1][n].spans[:0]
+	}
+	return nil
+}
+
+// reset empties the groups, dropping the references to spans and resources but keeping
+// the slices' storage for the next batch.
+func (e *spanEncoder) reset() {
+	for i := range e.groups {
+		g := &e.groups[i]
+		for j := range g.scopes {
+			clear(g.scopes[j].spans)
+			g.scopes[j].spans = g.scopes[j].spans[:0]
+			g.scopes[j].scope = instrumentation.Scope{}
+		}
+		g.scopes = g.scopes[:0]
+		g.res = nil
+	}
+	e.groups = e.groups[:0]
+}
+
+// spanFlags is OTLP's flags field: the trace flags, and whether the parent (or a link's
+// target) is remote.
+func spanFlags(tf trace.TraceFlags, parent trace.SpanContext) uint64 {
+	f := uint64(tf) | flagHasIsRemote
+	if parent.IsRemote() {
+		f |= flagIsRemote
+	}
+	return f
+}
+
+// spanKind maps the API's kinds to OTLP's SpanKind numbers, which happen to agree; the
+// switch keeps an unknown kind from passing through.
+func spanKind(k trace.SpanKind) int64 {
+	switch k {
+	case trace.SpanKindInternal:
+		return 1
+	case trace.SpanKindServer:
+		return 2
+	case trace.SpanKindClient:
+		return 3
+	case trace.SpanKindProducer:
+		return 4
+	case trace.SpanKindConsumer:
+		return 5
+	}
+	return 0
+}
+
+// statusCode maps the API's codes to OTLP's, which differ: OTLP has OK = 1, ERROR = 2.
+func statusCode(c codes.Code) int64 {
+	switch c {
+	case codes.Ok:
+		return 1
+	case codes.Error:
+		return 2
+	}
+	return 0
+}
+
