@@ -144,4 +144,3 @@ func statusCode(c codes.Code) int64 {
 	}
 	return 0
 }
-
