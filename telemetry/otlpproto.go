@@ -14,7 +14,7 @@ import (
 
 // This file writes an OTLP ExportTraceServiceRequest in protobuf's binary encoding, the
 // encoding every OTLP receiver must take (JSON is optional) and the cheaper one to
-// decode: Jaeger spends about a third less CPU on a span in protobuf than in JSON.
+// decode: Jaeger spent 3.6 µs of CPU on a span in protobuf against 6 in JSON.
 // Like the JSON writer it appends to a byte slice with no generated code, so no
 // protobuf module comes into the binaries. Field numbers are those of
 // opentelemetry/proto/{collector/trace,trace,resource,common}/v1.
