@@ -36,12 +36,13 @@ var defaultRetry = retryPolicy{initial: 250 * time.Millisecond, maxWait: time.Se
 // protobuf or, if asked, JSON. The batch span processor calls it from one goroutine; the
 // mutex keeps a second caller from sharing the buffers all the same.
 type otlpExporter struct {
-	url     string
-	json    bool // OTLP/JSON bodies instead of protobuf
-	headers map[string]string
-	client  *http.Client
-	timeout time.Duration // per attempt
-	retry   retryPolicy
+	url         string
+	contentType string
+	encode      func(*spanEncoder, []byte, []sdktrace.ReadOnlySpan) []byte // of contentType
+	headers     map[string]string
+	client      *http.Client
+	timeout     time.Duration // per attempt
+	retry       retryPolicy
 
 	stop     context.Context // cancelled by Shutdown: an export under way gives up
 	stopping context.CancelFunc
@@ -59,8 +60,12 @@ func newExporter(url, protocol string, headers map[string]string) *otlpExporter 
 	// connections.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 2
+	contentType, encode := "application/x-protobuf", (*spanEncoder).encodeProto
+	if protocol == ProtocolJSON {
+		contentType, encode = "application/json", (*spanEncoder).encodeJSON
+	}
 	return &otlpExporter{
-		url: url, json: protocol == ProtocolJSON, headers: headers,
+		url: url, contentType: contentType, encode: encode, headers: headers,
 		client:  &http.Client{Transport: tr},
 		timeout: 5 * time.Second,
 		retry:   defaultRetry,
@@ -81,12 +86,7 @@ func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnl
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var body []byte
-	if e.json {
-		body = e.enc.encodeJSON(e.body[:0], spans)
-	} else {
-		body = e.enc.encodeProto(e.body[:0], spans)
-	}
+	body := e.encode(&e.enc, e.body[:0], spans)
 	e.body = body
 	if cap(body) > 16<<20 {
 		e.body = nil // one huge batch should not pin its buffer for the process's life
@@ -105,7 +105,7 @@ func (e *otlpExporter) post(ctx context.Context, body []byte) error {
 	if err != nil {
 		return fmt.Errorf("traces request: %w", err)
 	}
-	req.Header.Set("Content-Type", e.contentType())
+	req.Header.Set("Content-Type", e.contentType)
 	for k, v := range e.headers {
 		req.Header.Set(k, v)
 	}
@@ -140,13 +140,6 @@ func (e *otlpExporter) post(ctx context.Context, body []byte) error {
 		return &retryable{err: err, after: pause.RetryAfter(resp.Header.Get("Retry-After"))}
 	}
 	return err
-}
-
-func (e *otlpExporter) contentType() string {
-	if e.json {
-		return "application/json"
-	}
-	return "application/x-protobuf"
 }
 
 // partialSuccess reads a collector's answer, in JSON or protobuf as its Content-Type

@@ -36,11 +36,7 @@ func newScriptedCollector(t *testing.T, answers ...answer) *scriptedCollector {
 	c := &scriptedCollector{}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		decode := decodeProto
-		if r.Header.Get("Content-Type") == "application/json" {
-			decode = decodeStrict
-		}
-		if _, err := decode(body); err != nil {
+		if _, err := decodeRequest(r.Header.Get("Content-Type"), body); err != nil {
 			t.Errorf("attempt with a body that is not an OTLP request in its Content-Type %q: %v", r.Header.Get("Content-Type"), err)
 		}
 		n := int(c.attempts.Add(1)) - 1

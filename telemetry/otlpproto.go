@@ -53,25 +53,28 @@ func closeMessage(b []byte, start int) []byte {
 	return b
 }
 
-func appendBytesField(b []byte, field int, v []byte) []byte {
+// appendLenField writes v as a length-delimited field, even when empty.
+func appendLenField[T string | []byte](b []byte, field int, v T) []byte {
 	b = appendTag(b, field, wireBytes)
 	b = binary.AppendUvarint(b, uint64(len(v)))
 	return append(b, v...)
 }
 
+// validUTF8 turns invalid UTF-8 in s into U+FFFD, as the JSON writer does: a protobuf
+// string must be UTF-8, and one stray byte should not void the batch.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
 // appendStringField writes s, left out when empty as proto3 leaves out zero values.
-// Invalid UTF-8 becomes U+FFFD, as in the JSON writer: a protobuf string must be
-// UTF-8, and one stray byte should not void the batch.
 func appendStringField(b []byte, field int, s string) []byte {
 	if s == "" {
 		return b
 	}
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	b = appendTag(b, field, wireBytes)
-	b = binary.AppendUvarint(b, uint64(len(s)))
-	return append(b, s...)
+	return appendLenField(b, field, validUTF8(s))
 }
 
 func appendVarintField(b []byte, field int, v uint64) []byte {
@@ -79,6 +82,12 @@ func appendVarintField(b []byte, field int, v uint64) []byte {
 		return b
 	}
 	return binary.AppendUvarint(appendTag(b, field, wireVarint), v)
+}
+
+// appendFixed32Field writes v even when 0: the flags fields it writes always say
+// whether the parent is remote.
+func appendFixed32Field(b []byte, field int, v uint32) []byte {
+	return binary.LittleEndian.AppendUint32(appendTag(b, field, wireFixed32), v)
 }
 
 func appendFixed64Field(b []byte, field int, v uint64) []byte {
@@ -140,12 +149,12 @@ func appendSpanProto(b []byte, s sdktrace.ReadOnlySpan) []byte {
 	b, span := openMessage(b, 2)
 	sc := s.SpanContext()
 	tid, sid := sc.TraceID(), sc.SpanID()
-	b = appendBytesField(b, 1, tid[:])
-	b = appendBytesField(b, 2, sid[:])
+	b = appendLenField(b, 1, tid[:])
+	b = appendLenField(b, 2, sid[:])
 	b = appendTraceState(b, 3, sc.TraceState())
 	parent := s.Parent()
 	if pid := parent.SpanID(); pid.IsValid() {
-		b = appendBytesField(b, 4, pid[:])
+		b = appendLenField(b, 4, pid[:])
 	}
 	b = appendStringField(b, 5, s.Name())
 	b = appendVarintField(b, 6, uint64(spanKind(s.SpanKind())))
@@ -171,15 +180,14 @@ func appendSpanProto(b []byte, s sdktrace.ReadOnlySpan) []byte {
 		var m int
 		b, m = openMessage(b, 13)
 		ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
-		b = appendBytesField(b, 1, ltid[:])
-		b = appendBytesField(b, 2, lsid[:])
+		b = appendLenField(b, 1, ltid[:])
+		b = appendLenField(b, 2, lsid[:])
 		b = appendTraceState(b, 3, l.SpanContext.TraceState())
 		for _, kv := range l.Attributes {
 			b = appendKeyValueProto(b, 4, kv)
 		}
 		b = appendDroppedField(b, 5, l.DroppedAttributeCount)
-		b = appendTag(b, 6, wireFixed32)
-		b = binary.LittleEndian.AppendUint32(b, uint32(spanFlags(l.SpanContext.TraceFlags(), l.SpanContext)))
+		b = appendFixed32Field(b, 6, uint32(spanFlags(l.SpanContext.TraceFlags(), l.SpanContext)))
 		b = closeMessage(b, m)
 	}
 	b = appendDroppedField(b, 14, s.DroppedLinks())
@@ -188,8 +196,7 @@ func appendSpanProto(b []byte, s sdktrace.ReadOnlySpan) []byte {
 	b = appendStringField(b, 2, st.Description)
 	b = appendVarintField(b, 3, uint64(statusCode(st.Code)))
 	b = closeMessage(b, status)
-	b = appendTag(b, 16, wireFixed32)
-	b = binary.LittleEndian.AppendUint32(b, uint32(spanFlags(sc.TraceFlags(), parent)))
+	b = appendFixed32Field(b, 16, uint32(spanFlags(sc.TraceFlags(), parent)))
 	return closeMessage(b, span)
 }
 
@@ -214,13 +221,7 @@ func appendAnyValueProto(b []byte, field int, v attribute.Value) []byte {
 	b, m := openMessage(b, field)
 	switch v.Type() {
 	case attribute.STRING:
-		s := v.AsString()
-		if !utf8.ValidString(s) {
-			s = strings.ToValidUTF8(s, "\uFFFD")
-		}
-		b = appendTag(b, 1, wireBytes)
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+		b = appendLenField(b, 1, validUTF8(v.AsString()))
 	case attribute.BOOL:
 		b = appendTag(b, 2, wireVarint)
 		b = append(b, boolByte(v.AsBool()))
@@ -229,7 +230,7 @@ func appendAnyValueProto(b []byte, field int, v attribute.Value) []byte {
 	case attribute.FLOAT64:
 		b = binary.LittleEndian.AppendUint64(appendTag(b, 4, wireFixed64), math.Float64bits(v.AsFloat64()))
 	case attribute.BYTESLICE:
-		b = appendBytesField(b, 7, v.AsByteSlice())
+		b = appendLenField(b, 7, v.AsByteSlice())
 	case attribute.BOOLSLICE:
 		b = appendArrayProto(b, v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:

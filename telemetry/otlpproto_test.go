@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -56,6 +57,18 @@ func decodeProto(b []byte) (*otlpRequest, error) {
 		}
 	}
 	return req, nil
+}
+
+// decodeRequest reads a request in the encoding its Content-Type names, as a collector
+// does; an unknown Content-Type is an error.
+func decodeRequest(contentType string, body []byte) (*otlpRequest, error) {
+	switch contentType {
+	case "application/x-protobuf":
+		return decodeProto(body)
+	case "application/json":
+		return decodeStrict(body)
+	}
+	return nil, fmt.Errorf("Content-Type %q is not an OTLP encoding", contentType)
 }
 
 func TestProtobufEncodingCarriesWhatJSONDoes(t *testing.T) {
