@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -42,10 +43,9 @@ func Start(ctx context.Context, c Settings, stdout io.Writer) (*Platform, error)
 	if err := c.Limits.Check(); err != nil {
 		return nil, err
 	}
-	if c.GCPercent < 1 {
-		return nil, fmt.Errorf("GOGC must be a whole number of at least 1, got %d", c.GCPercent)
+	if c.GCPercent < 0 {
+		return nil, fmt.Errorf("GOGC must be a whole number of at least 0 (0: the services' default), got %d", c.GCPercent)
 	}
-	debug.SetGCPercent(c.GCPercent)
 	if c.Mesh && c.AuthzTimeout <= 0 {
 		return nil, fmt.Errorf("MESH_AUTHZ_TIMEOUT must be above zero, got %s", c.AuthzTimeout)
 	}
@@ -56,6 +56,10 @@ func Start(ctx context.Context, c Settings, stdout io.Writer) (*Platform, error)
 	p := &Platform{Log: log.With("service", c.Service), settings: c}
 	if p.tel, err = telemetry.Start(ctx, c.Telemetry, p.Log); err != nil {
 		return nil, err
+	}
+	debug.SetGCPercent(gcPercent(c.GCPercent, p.tel.Tracing()))
+	if p.tel.Tracing() && debug.SetMemoryLimit(-1) == math.MaxInt64 { // GOMEMLIMIT unset
+		debug.SetMemoryLimit(TracedMemoryLimit)
 	}
 	if c.Mesh {
 		p.identity, p.authz, err = consul.JoinMesh(ctx, c.Consul.ConsulHTTP, c.Service, c.AuthzTimeout, p.Log)
@@ -110,4 +114,15 @@ func (p *Platform) Close(ctx context.Context) {
 	if err := p.tel.Shutdown(sctx); err != nil {
 		p.Log.Warn("telemetry shutdown", "err", err)
 	}
+}
+
+// gcPercent is the GOGC a service runs with: the one set, else its mode's default.
+func gcPercent(set int, tracing bool) int {
+	switch {
+	case set > 0:
+		return set
+	case tracing:
+		return TracedGCPercent
+	}
+	return DefaultGCPercent
 }
