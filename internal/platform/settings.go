@@ -43,7 +43,7 @@ const DefaultGCPercent = 50
 // TracedGCPercent is the services' GOGC while they export spans. A traced request
 // allocates twice what an untraced one does (rng: 5.2 KB against 2.5), so at 50 the
 // little heap is collected 60 times a second and collection became the largest part
-// of tracing's cost. At 200 a traced stack of 8 workers ran 26% faster at zero delay,
+// of tracing's cost. At 200 a traced stack of 8 workers ran 20–26% faster at zero delay,
 // for about 6 MB more RSS a service (make bench: BenchmarkTracing).
 const TracedGCPercent = 200
 
