@@ -4,13 +4,17 @@
 package testbed
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -72,12 +76,17 @@ var (
 	buildErr  error
 )
 
+// binPrefix names the folders test processes build the services into; the number
+// after it is the process's PID.
+const binPrefix = "dockercoins-bin-"
+
 // Binary returns the path of a service binary ("rng", "hasher", "worker", "webui"),
 // built once per test process.
 func Binary(t testing.TB, service string) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "dockercoins-bin-")
+		removeOrphanBinaries()
+		buildDir, buildErr = os.MkdirTemp("", binPrefix+strconv.Itoa(os.Getpid())+"-")
 		if buildErr != nil {
 			return
 		}
@@ -92,4 +101,22 @@ func Binary(t testing.TB, service string) string {
 		t.Fatal(buildErr)
 	}
 	return filepath.Join(buildDir, service)
+}
+
+// removeOrphanBinaries removes the binary folders of test processes that have ended. A
+// test binary has no hook at its end (TestMain belongs to each package), so each
+// process sweeps up after those before it: every `go test` left 60 MB behind.
+func removeOrphanBinaries() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), binPrefix+"*"))
+	for _, dir := range dirs {
+		pid, _, named := strings.Cut(strings.TrimPrefix(filepath.Base(dir), binPrefix), "-")
+		n, err := strconv.Atoi(pid)
+		if !named || err != nil || n <= 0 || n > 1<<22 { // Linux's largest PID
+			continue // not named by a PID
+		}
+		if err := syscall.Kill(n, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			continue // still running
+		}
+		os.RemoveAll(dir)
+	}
 }
