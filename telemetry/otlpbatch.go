@@ -54,8 +54,9 @@ func (e *spanEncoder) group(spans []sdktrace.ReadOnlySpan) {
 			}
 		}
 		if rg == nil {
-			e.groups = append(e.groups, resourceGroup{res: res, key: key, scopes: e.spareScopes()})
+			e.groups = grow(e.groups)
 			rg = &e.groups[len(e.groups)-1]
+			rg.res, rg.key = res, key
 		}
 		scope := s.InstrumentationScope()
 		var sg *scopeGroup
@@ -66,28 +67,22 @@ func (e *spanEncoder) group(spans []sdktrace.ReadOnlySpan) {
 			}
 		}
 		if sg == nil {
-			rg.scopes = append(rg.scopes, scopeGroup{scope: scope, spans: spareSpans(rg.scopes)})
+			rg.scopes = grow(rg.scopes)
 			sg = &rg.scopes[len(rg.scopes)-1]
+			sg.scope = scope
 		}
 		sg.spans = append(sg.spans, s)
 	}
 }
 
-// spareScopes reuses the scope slice of the group slot about to be filled, if the last
-// batch had one there.
-func (e *spanEncoder) spareScopes() []scopeGroup {
-	if n := len(e.groups); n < cap(e.groups) {
-		return e.groups[:n+1][n].scopes[:0]
+// grow adds an element to s. Within its capacity that is the element a previous batch
+// left there, emptied by reset but keeping its slices' storage.
+func grow[T any](s []T) []T {
+	if len(s) < cap(s) {
+		return s[:len(s)+1]
 	}
-	return nil
-}
-
-// spareSpans reuses the span slice of the scope slot about to be filled.
-func spareSpans(scopes []scopeGroup) []sdktrace.ReadOnlySpan {
-	if n := len(scopes); n < cap(scopes) {
-		return scopes[:n+1][n].spans[:0]
-	}
-	return nil
+	var zero T
+	return append(s, zero)
 }
 
 // reset empties the groups, dropping the references to spans and resources but keeping
@@ -101,7 +96,7 @@ func (e *spanEncoder) reset() {
 			g.scopes[j].scope = instrumentation.Scope{}
 		}
 		g.scopes = g.scopes[:0]
-		g.res = nil
+		g.res, g.key = nil, attribute.Distinct{}
 	}
 	e.groups = e.groups[:0]
 }

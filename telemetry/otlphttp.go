@@ -32,13 +32,22 @@ type retryPolicy struct {
 // a batch, not a queue stuck for minutes.
 var defaultRetry = retryPolicy{initial: 250 * time.Millisecond, maxWait: time.Second, maxElapsed: 3 * time.Second}
 
+// The media types of OTLP/HTTP's two encodings.
+const (
+	contentTypeProtobuf = "application/x-protobuf"
+	contentTypeJSON     = "application/json"
+)
+
+// encodeFunc appends the request carrying spans to a buffer, in one encoding.
+type encodeFunc func(*spanEncoder, []byte, []sdktrace.ReadOnlySpan) []byte
+
 // otlpExporter sends spans to an OTLP/HTTP collector (a sdktrace.SpanExporter), in
 // protobuf or, if asked, JSON. The batch span processor calls it from one goroutine; the
 // mutex keeps a second caller from sharing the buffers all the same.
 type otlpExporter struct {
 	url         string
 	contentType string
-	encode      func(*spanEncoder, []byte, []sdktrace.ReadOnlySpan) []byte // of contentType
+	encode      encodeFunc // of contentType
 	headers     map[string]string
 	client      *http.Client
 	timeout     time.Duration // per attempt
@@ -60,9 +69,9 @@ func newExporter(url, protocol string, headers map[string]string) *otlpExporter 
 	// connections.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 2
-	contentType, encode := "application/x-protobuf", (*spanEncoder).encodeProto
+	contentType, encode := contentTypeProtobuf, encodeFunc((*spanEncoder).encodeProto)
 	if protocol == ProtocolJSON {
-		contentType, encode = "application/json", (*spanEncoder).encodeJSON
+		contentType, encode = contentTypeJSON, (*spanEncoder).encodeJSON
 	}
 	return &otlpExporter{
 		url: url, contentType: contentType, encode: encode, headers: headers,
@@ -148,9 +157,9 @@ func partialSuccess(contentType string, answer []byte) error {
 	switch {
 	case len(answer) == 0:
 		return nil
-	case strings.HasPrefix(contentType, "application/x-protobuf"):
+	case strings.HasPrefix(contentType, contentTypeProtobuf):
 		return partialSuccessProto(answer)
-	case !strings.HasPrefix(contentType, "application/json"):
+	case !strings.HasPrefix(contentType, contentTypeJSON):
 		return nil
 	}
 	var r struct {

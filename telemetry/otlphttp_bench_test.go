@@ -90,7 +90,7 @@ func BenchmarkEncodeJSON100(b *testing.B) {
 	benchEncode(b, (*spanEncoder).encodeJSON)
 }
 
-func benchEncode(b *testing.B, encode func(*spanEncoder, []byte, []sdktrace.ReadOnlySpan) []byte) {
+func benchEncode(b *testing.B, encode encodeFunc) {
 	spans := benchBatch()
 	var enc spanEncoder
 	var buf []byte

@@ -38,7 +38,7 @@ func hungCollector(t *testing.T) string {
 // jobTaskMemory is the least memory the dockercoins job gives any of its tasks, in bytes.
 func jobTaskMemory(t *testing.T) int64 {
 	t.Helper()
-	hcl, err := os.ReadFile(testbed.Root() + "/jobs/dockercoins.nomad.hcl")
+	hcl, err := os.ReadFile(jobFile("dockercoins.nomad.hcl"))
 	if err != nil {
 		t.Fatal(err)
 	}
