@@ -45,44 +45,36 @@ func (e *spanEncoder) group(spans []sdktrace.ReadOnlySpan) {
 			continue
 		}
 		res := s.Resource()
-		var rg *resourceGroup
 		key := res.Equivalent()
-		for i := range e.groups {
-			if e.groups[i].key == key {
-				rg = &e.groups[i]
-				break
-			}
-		}
-		if rg == nil {
-			e.groups = grow(e.groups)
-			rg = &e.groups[len(e.groups)-1]
+		rg, added := slot(&e.groups, func(g *resourceGroup) bool { return g.key == key })
+		if added {
 			rg.res, rg.key = res, key
 		}
 		scope := s.InstrumentationScope()
-		var sg *scopeGroup
-		for i := range rg.scopes {
-			if rg.scopes[i].scope == scope {
-				sg = &rg.scopes[i]
-				break
-			}
-		}
-		if sg == nil {
-			rg.scopes = grow(rg.scopes)
-			sg = &rg.scopes[len(rg.scopes)-1]
+		sg, added := slot(&rg.scopes, func(g *scopeGroup) bool { return g.scope == scope })
+		if added {
 			sg.scope = scope
 		}
 		sg.spans = append(sg.spans, s)
 	}
 }
 
-// grow adds an element to s. Within its capacity that is the element a previous batch
-// left there, emptied by reset but keeping its slices' storage.
-func grow[T any](s []T) []T {
-	if len(s) < cap(s) {
-		return s[:len(s)+1]
+// slot returns the element of *s that matches, or else a new one added to *s, and
+// whether it is new. Within the capacity of *s the new one is the element a previous
+// batch left there, emptied by reset but keeping its slices' storage.
+func slot[T any](s *[]T, match func(*T) bool) (t *T, added bool) {
+	for i := range *s {
+		if match(&(*s)[i]) {
+			return &(*s)[i], false
+		}
 	}
-	var zero T
-	return append(s, zero)
+	if len(*s) < cap(*s) {
+		*s = (*s)[:len(*s)+1]
+	} else {
+		var zero T
+		*s = append(*s, zero)
+	}
+	return &(*s)[len(*s)-1], true
 }
 
 // reset empties the groups, dropping the references to spans and resources but keeping
