@@ -1,15 +1,15 @@
 package telemetry
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/codes"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 // TestServerSpansCarryTheirOwnAttributes checks a sampled server span's name and
@@ -17,8 +17,9 @@ import (
 // so a failed request's error.type must not reach the next one, nor one route's path
 // another's.
 func TestServerSpansCarryTheirOwnAttributes(t *testing.T) {
-	rec := tracetest.NewSpanRecorder()
-	tracer := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)).Tracer("test")
+	exp := &recordingExporter{}
+	p, _ := newTestTracing(t, exp, 16, 8, time.Hour)
+	tracer := p.Tracer("test")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{n}", func(w http.ResponseWriter, r *http.Request) {})
 	mux.HandleFunc("POST /{$}", func(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +41,8 @@ func TestServerSpansCarryTheirOwnAttributes(t *testing.T) {
 		{"POST /{$}", map[string]any{"http.request.method": "POST", "http.route": "/{$}", "url.path": "/", "http.response.status_code": int64(500), "error.type": "500"}, true},
 		{"GET /{n}", map[string]any{"http.request.method": "GET", "http.route": "/{n}", "url.path": "/7", "http.response.status_code": int64(200)}, false},
 	}
-	spans := rec.Ended()
+	p.Shutdown(context.Background())
+	spans, _ := exp.got()
 	if len(spans) != len(want) {
 		t.Fatalf("%d spans, want %d", len(spans), len(want))
 	}

@@ -5,7 +5,6 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -35,11 +34,11 @@ type resourceGroup struct {
 
 type scopeGroup struct {
 	scope instrumentation.Scope
-	spans []sdktrace.ReadOnlySpan
+	spans []spanData
 }
 
 // group sorts spans by resource and scope, keeping their order within each.
-func (e *spanEncoder) group(spans []sdktrace.ReadOnlySpan) {
+func (e *spanEncoder) group(spans []spanData) {
 	for _, s := range spans {
 		if s == nil {
 			continue

@@ -14,8 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-
 	"github.com/dockercoins/dockercoins/internal/pause"
 )
 
@@ -39,9 +37,9 @@ const (
 )
 
 // encodeFunc appends the request carrying spans to a buffer, in one encoding.
-type encodeFunc func(*spanEncoder, []byte, []sdktrace.ReadOnlySpan) []byte
+type encodeFunc func(*spanEncoder, []byte, []spanData) []byte
 
-// otlpExporter sends spans to an OTLP/HTTP collector (a sdktrace.SpanExporter), in
+// otlpExporter sends spans to an OTLP/HTTP collector (a spanExporter), in
 // protobuf or, if asked, JSON. The batch span processor calls it from one goroutine; the
 // mutex keeps a second caller from sharing the buffers all the same.
 type otlpExporter struct {
@@ -86,7 +84,7 @@ func newExporter(url, protocol string, headers map[string]string) *otlpExporter 
 // a connection that dropped or timed out, and the answers 429, 502, 503 and 504 (after
 // the Retry-After they carry, if longer than the backoff). A refused connection is not
 // retried: nothing listens there.
-func (e *otlpExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+func (e *otlpExporter) ExportSpans(ctx context.Context, spans []spanData) error {
 	if len(spans) == 0 {
 		return nil
 	}

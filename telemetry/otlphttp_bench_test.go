@@ -19,7 +19,7 @@ import (
 
 // benchBatch is 100 spans like a service's: server spans with the HTTP attributes the
 // handler sets, one in ten with an error status and an event.
-func benchBatch() []sdktrace.ReadOnlySpan {
+func benchBatch() []spanData {
 	res := resource.NewSchemaless(attribute.String("service.name", "rng"), attribute.String("service.instance.id", "vm-1234"),
 		attribute.String("host.name", "vm"), attribute.String("telemetry.sdk.language", "go"))
 	scope := instrumentation.Scope{Name: ScopeName}
@@ -45,7 +45,7 @@ func benchBatch() []sdktrace.ReadOnlySpan {
 		}
 		stubs[i] = s
 	}
-	return stubs.Snapshots()
+	return asData(stubs.Snapshots()...)
 }
 
 // discardingCollector answers every export with an empty success.
@@ -58,7 +58,7 @@ func discardingCollector(b *testing.B) *httptest.Server {
 }
 
 // benchExport measures one export of a 100-span batch, to a collector on loopback.
-func benchExport(b *testing.B, exp sdktrace.SpanExporter) {
+func benchExport(b *testing.B, exp spanExporter) {
 	spans := benchBatch()
 	ctx := context.Background()
 	b.ReportAllocs()

@@ -74,7 +74,7 @@ func exportIn(t *testing.T, c *scriptedCollector, protocol string, headers map[s
 	e := newExporter(c.srv.URL+"/v1/traces", protocol, headers)
 	e.retry = fastRetry
 	t.Cleanup(func() { e.Shutdown(context.Background()) })
-	return e, e.ExportSpans(context.Background(), sampleSpans(t))
+	return e, e.ExportSpans(context.Background(), asData(sampleSpans(t)...))
 }
 
 func TestExportSendsEachProtocolWithTheHeaders(t *testing.T) {
@@ -171,7 +171,7 @@ func TestExportToNothingListeningFailsAtOnce(t *testing.T) {
 	ln.Close()
 	e := newExporter("http://"+addr+"/v1/traces", ProtocolProtobuf, nil)
 	start := time.Now()
-	err = e.ExportSpans(context.Background(), sampleSpans(t))
+	err = e.ExportSpans(context.Background(), asData(sampleSpans(t)...))
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("export to a closed port: %v", err)
 	}
@@ -185,7 +185,7 @@ func TestShutdownStopsExports(t *testing.T) {
 	e := newExporter(c.srv.URL+"/v1/traces", ProtocolProtobuf, nil)
 	e.retry = retryPolicy{initial: 50 * time.Millisecond, maxWait: 50 * time.Millisecond, maxElapsed: time.Minute}
 	done := make(chan error, 1)
-	go func() { done <- e.ExportSpans(context.Background(), sampleSpans(t)) }()
+	go func() { done <- e.ExportSpans(context.Background(), asData(sampleSpans(t)...)) }()
 	for c.attempts.Load() == 0 {
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -201,7 +201,7 @@ func TestShutdownStopsExports(t *testing.T) {
 		t.Fatal("export under way still retrying after Shutdown")
 	}
 	n := c.attempts.Load()
-	if err := e.ExportSpans(context.Background(), sampleSpans(t)); !errors.Is(err, errExporterStopped) {
+	if err := e.ExportSpans(context.Background(), asData(sampleSpans(t)...)); !errors.Is(err, errExporterStopped) {
 		t.Errorf("export after Shutdown: %v", err)
 	}
 	if c.attempts.Load() != n {

@@ -20,7 +20,7 @@ import (
 // JSON or a person reading the wire.
 
 // encodeJSON appends the JSON request carrying spans to b.
-func (e *spanEncoder) encodeJSON(b []byte, spans []sdktrace.ReadOnlySpan) []byte {
+func (e *spanEncoder) encodeJSON(b []byte, spans []spanData) []byte {
 	e.group(spans)
 	b = append(b, `{"resourceSpans":[`...)
 	for i := range e.groups {
@@ -71,7 +71,7 @@ func (g *scopeGroup) append(b []byte) []byte {
 	return append(b, '}')
 }
 
-func appendSpan(b []byte, s sdktrace.ReadOnlySpan) []byte {
+func appendSpan(b []byte, s spanData) []byte {
 	sc := s.SpanContext()
 	b = appendIDs(b, sc)
 	parent := s.Parent()

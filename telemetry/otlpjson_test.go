@@ -157,6 +157,15 @@ func sampleSpans(t *testing.T) []sdktrace.ReadOnlySpan {
 	return stubs.Snapshots()
 }
 
+// asData is spans as the encoders and the exporter take them.
+func asData(spans ...sdktrace.ReadOnlySpan) []spanData {
+	d := make([]spanData, len(spans))
+	for i, s := range spans {
+		d[i] = s
+	}
+	return d
+}
+
 // wantJSON is sampleSpans as the OTLP/JSON mapping writes them: IDs in lowercase hex,
 // int64 values and nanosecond times as strings, kind and status code as numbers (OK is
 // 1, ERROR is 2), zero values left out.
@@ -200,7 +209,7 @@ const wantJSON = `{"resourceSpans":[{
 
 func TestSpanEncodingFollowsTheOTLPJSONMapping(t *testing.T) {
 	var enc spanEncoder
-	got := enc.encodeJSON(nil, sampleSpans(t))
+	got := enc.encodeJSON(nil, asData(sampleSpans(t)...))
 	var gotV, wantV any
 	if err := json.Unmarshal(got, &gotV); err != nil {
 		t.Fatalf("not JSON: %v\n%s", err, got)
@@ -216,7 +225,7 @@ func TestSpanEncodingFollowsTheOTLPJSONMapping(t *testing.T) {
 		t.Errorf("a strict decoder refuses the request: %v", err)
 	}
 	// The encoder's buffers are reused: a second batch encodes the same.
-	again := enc.encodeJSON(nil, sampleSpans(t))
+	again := enc.encodeJSON(nil, asData(sampleSpans(t)...))
 	if !bytes.Equal(got, again) {
 		t.Errorf("second encoding differs:\n%s\n%s", got, again)
 	}
@@ -228,7 +237,7 @@ func TestSpanEncodingGroupsByResourceAndScope(t *testing.T) {
 	other.Resource = resource.NewSchemaless(attribute.String("service.name", "rng"))
 	// worker/inner, rng/inner, worker/inner again: two resources, the first with two
 	// spans under one scope.
-	batch := []sdktrace.ReadOnlySpan{spans[1], other.Snapshot(), spans[1]}
+	batch := asData(spans[1], other.Snapshot(), spans[1])
 	var enc spanEncoder
 	req, err := decodeStrict(enc.encodeJSON(nil, batch))
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -103,7 +102,7 @@ func appendDroppedField(b []byte, field, n int) []byte {
 }
 
 // encodeProto appends the protobuf request carrying spans to b.
-func (e *spanEncoder) encodeProto(b []byte, spans []sdktrace.ReadOnlySpan) []byte {
+func (e *spanEncoder) encodeProto(b []byte, spans []spanData) []byte {
 	e.group(spans)
 	for i := range e.groups {
 		b = e.groups[i].appendProto(b)
@@ -145,7 +144,7 @@ func (g *scopeGroup) appendProto(b []byte) []byte {
 }
 
 // appendSpanProto writes s as ScopeSpans.spans (2).
-func appendSpanProto(b []byte, s sdktrace.ReadOnlySpan) []byte {
+func appendSpanProto(b []byte, s spanData) []byte {
 	b, span := openMessage(b, 2)
 	sc := s.SpanContext()
 	tid, sid := sc.TraceID(), sc.SpanID()

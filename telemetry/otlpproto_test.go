@@ -15,7 +15,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
@@ -73,11 +72,11 @@ func decodeRequest(contentType string, body []byte) (*otlpRequest, error) {
 
 func TestProtobufEncodingCarriesWhatJSONDoes(t *testing.T) {
 	var enc spanEncoder
-	fromJSON, err := decodeStrict(enc.encodeJSON(nil, sampleSpans(t)))
+	fromJSON, err := decodeStrict(enc.encodeJSON(nil, asData(sampleSpans(t)...)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb := enc.encodeProto(nil, sampleSpans(t))
+	pb := enc.encodeProto(nil, asData(sampleSpans(t)...))
 	fromProto, err := decodeProto(pb)
 	if err != nil {
 		t.Fatalf("OpenTelemetry's protobuf code cannot read the request: %v", err)
@@ -88,7 +87,7 @@ func TestProtobufEncodingCarriesWhatJSONDoes(t *testing.T) {
 		t.Errorf("protobuf reads as:\n%s\nJSON as:\n%s", g, w)
 	}
 	// The encoder's buffers are reused: a second batch encodes the same.
-	if again := enc.encodeProto(nil, sampleSpans(t)); !bytes.Equal(pb, again) {
+	if again := enc.encodeProto(nil, asData(sampleSpans(t)...)); !bytes.Equal(pb, again) {
 		t.Error("second protobuf encoding differs")
 	}
 }
@@ -102,7 +101,7 @@ func TestProtobufLengthsOfEverySize(t *testing.T) {
 		stub := tracetest.SpanStubFromReadOnlySpan(spans[1])
 		stub.Attributes = []attribute.KeyValue{attribute.String("v", strings.Repeat("x", n))}
 		var enc spanEncoder
-		req, err := decodeProto(enc.encodeProto(nil, []sdktrace.ReadOnlySpan{stub.Snapshot()}))
+		req, err := decodeProto(enc.encodeProto(nil, asData(stub.Snapshot())))
 		if err != nil {
 			t.Fatalf("%d bytes: %v", n, err)
 		}
@@ -118,7 +117,7 @@ func TestProtobufStringsAreUTF8(t *testing.T) {
 	stub.Name = "bad\xc3( name"
 	stub.Attributes = []attribute.KeyValue{attribute.String("k", "bad\xff value")}
 	var enc spanEncoder
-	req, err := decodeProto(enc.encodeProto(nil, []sdktrace.ReadOnlySpan{stub.Snapshot()}))
+	req, err := decodeProto(enc.encodeProto(nil, asData(stub.Snapshot())))
 	if err != nil {
 		t.Fatalf("a stray byte voids the batch: %v", err)
 	}

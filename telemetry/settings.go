@@ -14,8 +14,9 @@ import (
 // ones, read like every other setting (flag first, then the variable through the
 // service's getenv), so tests and Nomad jobs set them the same way.
 //
-// The OpenTelemetry SDK itself reads the OTEL_SPAN_*_LIMIT variables, from the process
-// environment only. The exporter is the project's own (OTLP/HTTP, protobuf or JSON
+// Span limits are the specification's defaults, fixed (128 attributes, events and
+// links a span, 128 attributes an event or link): OTEL_SPAN_*_LIMIT are not read. The
+// exporter is the project's own (OTLP/HTTP, protobuf or JSON
 // bodies): it takes no OTEL_EXPORTER_OTLP_COMPRESSION, _CERTIFICATE or _TIMEOUT (an
 // attempt has 5 s), and of the headers only OTEL_EXPORTER_OTLP_HEADERS.
 type Settings struct {

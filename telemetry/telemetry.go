@@ -42,7 +42,7 @@ func Disabled() bool { return disabled.Load() }
 // OpenTelemetry's global providers, so instrumented libraries (otelhttp, redisotel) and
 // the services' own spans and instruments use it without being handed it.
 type Telemetry struct {
-	tracing  *sdktrace.TracerProvider // nil when tracing is off
+	tracing  *tracerProvider // nil when tracing is off
 	meters   *sdkmetric.MeterProvider
 	metrics  *promHandler
 	counts   *spanCounts
@@ -119,18 +119,10 @@ func (t *Telemetry) startMetrics(res *resource.Resource) {
 	otel.SetMeterProvider(t.meters)
 }
 
-// startTracing installs the tracer provider that batches spans to exp.
+// startTracing installs the tracer provider that batches sampled spans to exp.
 func (t *Telemetry) startTracing(c Settings, exp *otlpExporter, res *resource.Resource, sample sdktrace.Sampler) error {
-	t.tracing = sdktrace.NewTracerProvider(
-		sdktrace.WithResource(res),
-		sdktrace.WithSampler(sample),
-		sdktrace.WithSpanProcessor(counter{t.counts}),
-		sdktrace.WithBatcher(countingExporter{exp, t.counts},
-			sdktrace.WithBatchTimeout(c.batchDelay()),
-			sdktrace.WithMaxQueueSize(c.QueueSize),
-			sdktrace.WithMaxExportBatchSize(c.BatchSize),
-			sdktrace.WithExportTimeout(10*time.Second)),
-	)
+	q := newSpanQueue(exp, t.counts, c.QueueSize, c.BatchSize, c.batchDelay(), 10*time.Second)
+	t.tracing = newTracerProvider(sample, res, q)
 	otel.SetTracerProvider(t.tracing)
 	if err := t.counts.observe(t.meters.Meter(ScopeName)); err != nil {
 		return fmt.Errorf("span counts: %w", err)
