@@ -40,8 +40,8 @@ const (
 type encodeFunc func(*spanEncoder, []byte, []spanData) []byte
 
 // otlpExporter sends spans to an OTLP/HTTP collector (a spanExporter), in
-// protobuf or, if asked, JSON. The batch span processor calls it from one goroutine; the
-// mutex keeps a second caller from sharing the buffers all the same.
+// protobuf or, if asked, JSON. The span queue calls it from one goroutine; the mutex
+// keeps a second caller from sharing the buffers all the same.
 type otlpExporter struct {
 	url         string
 	contentType string

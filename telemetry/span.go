@@ -72,9 +72,7 @@ var (
 func (s *span) End(opts ...trace.SpanEndOption) {
 	if r := recover(); r != nil {
 		defer panic(r)
-		s.AddEvent("exception", trace.WithAttributes(
-			attribute.String("exception.type", fmt.Sprintf("panic: %T", r)),
-			attribute.String("exception.message", fmt.Sprint(r))))
+		s.AddEvent("exception", exception(fmt.Sprintf("panic: %T", r), fmt.Sprint(r)))
 	}
 	end := time.Now()
 	if len(opts) > 0 {
@@ -163,10 +161,7 @@ func (s *span) AddEvent(name string, opts ...trace.EventOption) {
 	if at.IsZero() {
 		at = time.Now()
 	}
-	attrs, dropped := c.Attributes(), 0
-	if len(attrs) > maxAttributes {
-		attrs, dropped = attrs[:maxAttributes], len(attrs)-maxAttributes
-	}
+	attrs, dropped := capAttributes(c.Attributes())
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
@@ -188,10 +183,21 @@ func (s *span) RecordError(err error, opts ...trace.EventOption) {
 	if err == nil {
 		return
 	}
-	opts = append(opts, trace.WithAttributes(
-		attribute.String("exception.type", fmt.Sprintf("%T", err)),
-		attribute.String("exception.message", err.Error())))
-	s.AddEvent("exception", opts...)
+	s.AddEvent("exception", append(opts, exception(fmt.Sprintf("%T", err), err.Error()))...)
+}
+
+// exception is the attributes of an exception event.
+func exception(typ, message string) trace.EventOption {
+	return trace.WithAttributes(attribute.String("exception.type", typ), attribute.String("exception.message", message))
+}
+
+// capAttributes keeps the first maxAttributes of an event's or a link's attributes and
+// says how many it dropped.
+func capAttributes(attrs []attribute.KeyValue) ([]attribute.KeyValue, int) {
+	if len(attrs) > maxAttributes {
+		return attrs[:maxAttributes], len(attrs) - maxAttributes
+	}
+	return attrs, 0
 }
 
 func (s *span) AddLink(l trace.Link) {
@@ -210,10 +216,7 @@ func (s *span) addLink(l trace.Link) {
 		s.dropped.links++
 		return
 	}
-	attrs, dropped := l.Attributes, 0
-	if len(attrs) > maxAttributes {
-		attrs, dropped = attrs[:maxAttributes], len(attrs)-maxAttributes
-	}
+	attrs, dropped := capAttributes(l.Attributes)
 	s.links = append(s.links, sdktrace.Link{SpanContext: l.SpanContext, Attributes: slices.Clone(attrs), DroppedAttributeCount: dropped})
 }
 

@@ -29,14 +29,17 @@ type spanQueue struct {
 	spans  []spanData
 	closed bool
 
-	ready chan struct{} // a whole batch is queued
-	stop  chan struct{} // closed by shutdown
-	done  chan struct{} // closed when the last export has returned
+	ready  chan struct{}      // a whole batch is queued
+	stop   chan struct{}      // closed by shutdown
+	done   chan struct{}      // closed when the last export has returned
+	live   context.Context    // of every export; cancelled when shutdown gives up
+	giveUp context.CancelFunc // cancels live
 }
 
 func newSpanQueue(exp spanExporter, counts *spanCounts, size, batch int, delay, timeout time.Duration) *spanQueue {
 	q := &spanQueue{exp: exp, counts: counts, size: size, batch: batch, delay: delay, timeout: timeout,
 		spans: make([]spanData, 0, size), ready: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	q.live, q.giveUp = context.WithCancel(context.Background())
 	go q.run()
 	return q
 }
@@ -102,7 +105,7 @@ func (q *spanQueue) export(batch *[]spanData, partial bool) int {
 	if n == 0 {
 		return 0
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), q.timeout)
+	ctx, cancel := context.WithTimeout(q.live, q.timeout)
 	err := q.exp.ExportSpans(ctx, *batch)
 	cancel()
 	if err != nil {
@@ -116,8 +119,8 @@ func (q *spanQueue) export(batch *[]spanData, partial bool) int {
 }
 
 // shutdown stops taking spans, exports those queued, and stops the exporter, waiting at
-// most until ctx ends: then the exporter is stopped at once, which gives up the export
-// under way, and what is still queued is dropped.
+// most until ctx ends: then the export under way is cancelled and what is still queued
+// fails at once. Either way no export is left running when it returns.
 func (q *spanQueue) shutdown(ctx context.Context) error {
 	q.mu.Lock()
 	closed := q.closed
@@ -127,11 +130,17 @@ func (q *spanQueue) shutdown(ctx context.Context) error {
 		return nil
 	}
 	close(q.stop)
+	defer q.giveUp()
+	var err error
 	select {
 	case <-q.done:
-		return q.exp.Shutdown(ctx)
 	case <-ctx.Done():
-		q.exp.Shutdown(ctx)
-		return ctx.Err()
+		err = ctx.Err()
+		q.giveUp()
+		<-q.done
 	}
+	if xerr := q.exp.Shutdown(ctx); err == nil {
+		err = xerr
+	}
+	return err
 }
