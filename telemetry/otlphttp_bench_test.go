@@ -21,7 +21,7 @@ import (
 // handler sets, one in ten with an error status and an event.
 func benchBatch() []spanData {
 	res := resource.NewSchemaless(attribute.String("service.name", "rng"), attribute.String("service.instance.id", "vm-1234"),
-		attribute.String("host.name", "vm"), attribute.String("telemetry.sdk.language", "go"))
+		attribute.String("host.name", "vm"))
 	scope := instrumentation.Scope{Name: ScopeName}
 	start := time.Now()
 	stubs := make(tracetest.SpanStubs, 100)
@@ -33,8 +33,7 @@ func benchBatch() []spanData {
 			StartTime: start, EndTime: start.Add(time.Duration(i) * time.Millisecond),
 			Attributes: []attribute.KeyValue{
 				attribute.String("http.request.method", "GET"), attribute.String("url.path", "/32"),
-				attribute.String("url.scheme", "http"), attribute.String("server.address", "127.0.0.1:8001"),
-				attribute.String("network.peer.address", "127.0.0.1:50312"), attribute.Int("http.response.status_code", 200),
+				attribute.String("url.scheme", "http"), attribute.Int("http.response.status_code", 200),
 				attribute.String("http.route", "/{n}"),
 			},
 			Resource: res, InstrumentationScope: scope,

@@ -15,6 +15,10 @@ import (
 // allocation when there is one, else host-pid) and host.name, plus
 // OTEL_RESOURCE_ATTRIBUTES. Given attributes win over computed ones, except that
 // OTEL_SERVICE_NAME wins over a service.name among them, as the specification says.
+//
+// The SDK's telemetry.sdk.* attributes are left out: Jaeger's store keeps a copy of the
+// resource with every trace, so three attributes that say the same thing on every span
+// of every service were a third of what it copied and kept of a loop's resources.
 func newResource(ctx context.Context, c Settings) (*resource.Resource, error) {
 	given, err := parseAttributes(c.Attributes)
 	if err != nil {
@@ -37,7 +41,7 @@ func newResource(ctx context.Context, c Settings) (*resource.Resource, error) {
 		attrs = append(attrs, semconv.ServiceName(c.ServiceName))
 	}
 	// Later attributes with the same key win in a resource.
-	r, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithSchemaURL(semconv.SchemaURL), resource.WithAttributes(attrs...))
+	r, err := resource.New(ctx, resource.WithSchemaURL(semconv.SchemaURL), resource.WithAttributes(attrs...))
 	if err != nil {
 		return nil, fmt.Errorf("resource: %w", err)
 	}

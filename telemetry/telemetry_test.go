@@ -162,6 +162,11 @@ func TestSpansReachTheCollectorWithTheResource(t *testing.T) {
 	if res["host.name"] == "" {
 		t.Error("resource without host.name")
 	}
+	// Jaeger keeps a copy of the resource with every trace: nothing beyond what is given
+	// and the three computed attributes.
+	if len(res) != 5 {
+		t.Errorf("resource %v: %d attributes, want 5", res, len(res))
+	}
 	col.mu.Lock()
 	if h := col.header; h.Get("X-Scope-OrgID") != "coins" || h.Get("Authorization") != "Bearer t0ken" {
 		t.Errorf("export headers %v, want those of OTEL_EXPORTER_OTLP_HEADERS", h)

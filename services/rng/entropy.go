@@ -70,7 +70,7 @@ func generate(ctx context.Context, e *entropy, n int) ([]byte, error) {
 	defer e.slots.Release(1)
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
 		span.AddEvent(dockercoins.EventSlotHeld, trace.WithAttributes(attribute.Int64("rng.waiting_ahead", ahead),
-			attribute.Int("rng.slots", e.size), attribute.Int("rng.bytes", n)))
+			attribute.Int("rng.slots", e.size)))
 	}
 	if err := pause.For(ctx, e.delay); err != nil {
 		return nil, err
