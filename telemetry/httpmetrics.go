@@ -17,8 +17,7 @@ import (
 // http.client.request.duration with the semantic conventions' attributes. otelhttp
 // measures them too, but builds each request's attribute set anew and wraps its writer
 // and body: at zero delay that cost a tenth of a loop. Here a request costs one lookup
-// of an attribute set made once per route, peer and status, and one histogram record;
-// otelhttp is left the spans.
+// of an attribute set made once per route, peer and status, and one histogram record.
 
 // durationBuckets are the semantic conventions' advised boundaries for request durations.
 var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10}

@@ -39,7 +39,7 @@ var disabled atomic.Bool
 func Disabled() bool { return disabled.Load() }
 
 // Telemetry is a service's running tracing and metrics. Start installs it as
-// OpenTelemetry's global providers, so instrumented libraries (otelhttp, redisotel) and
+// OpenTelemetry's global providers, so instrumented libraries (redisotel) and
 // the services' own spans and instruments use it without being handed it.
 type Telemetry struct {
 	tracing  *tracerProvider // nil when tracing is off
