@@ -17,8 +17,8 @@ import (
 // OTEL_SERVICE_NAME wins over a service.name among them, as the specification says.
 //
 // The SDK's telemetry.sdk.* attributes are left out: Jaeger's store keeps a copy of the
-// resource with every trace, so three attributes that say the same thing on every span
-// of every service were a third of what it copied and kept of a loop's resources.
+// resource with every trace, and three attributes that say the same thing on every span
+// of every service were half of each copy.
 func newResource(ctx context.Context, c Settings) (*resource.Resource, error) {
 	given, err := parseAttributes(c.Attributes)
 	if err != nil {
