@@ -49,10 +49,7 @@ func TestServerSpansCarryTheirOwnAttributes(t *testing.T) {
 	for i, s := range spans {
 		w := want[i]
 		w.attrs["url.scheme"] = "http"
-		got := map[string]any{}
-		for _, kv := range s.Attributes() {
-			got[string(kv.Key)] = kv.Value.AsInterface()
-		}
+		got := attrMap(s.Attributes())
 		if s.Name() != w.name || !reflect.DeepEqual(got, w.attrs) {
 			t.Errorf("span %d: %s %v, want %s %v", i, s.Name(), got, w.name, w.attrs)
 		}

@@ -1,8 +1,6 @@
 package telemetry
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"strconv"
 
@@ -19,7 +17,7 @@ import (
 // The SDK's telemetry.sdk.* attributes are left out: Jaeger's store keeps a copy of the
 // resource with every trace, and three attributes that say the same thing on every span
 // of every service were half of each copy.
-func newResource(ctx context.Context, c Settings) (*resource.Resource, error) {
+func newResource(c Settings) (*resource.Resource, error) {
 	given, err := parseAttributes(c.Attributes)
 	if err != nil {
 		return nil, err
@@ -41,9 +39,5 @@ func newResource(ctx context.Context, c Settings) (*resource.Resource, error) {
 		attrs = append(attrs, semconv.ServiceName(c.ServiceName))
 	}
 	// Later attributes with the same key win in a resource.
-	r, err := resource.New(ctx, resource.WithSchemaURL(semconv.SchemaURL), resource.WithAttributes(attrs...))
-	if err != nil {
-		return nil, fmt.Errorf("resource: %w", err)
-	}
-	return r, nil
+	return resource.NewWithAttributes(semconv.SchemaURL, attrs...), nil
 }

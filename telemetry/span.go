@@ -18,7 +18,7 @@ import (
 // span is a recording span. Until End it takes changes, safely from any goroutine;
 // after End it takes none, and is itself what the exporter reads (spanData), so ending
 // a span copies nothing. Its first attributes and events live inside it: a server span
-// (seven attributes, one event) or a loop span (two and two) is one allocation.
+// (up to six attributes, one event) or a loop span (two and two) is one allocation.
 type span struct {
 	embedded.Span
 	tracer *tracer

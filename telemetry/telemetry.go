@@ -70,7 +70,7 @@ func Start(ctx context.Context, c Settings, log *slog.Logger) (*Telemetry, error
 	if err != nil {
 		return nil, err
 	}
-	res, err := newResource(ctx, c)
+	res, err := newResource(c)
 	if err != nil {
 		return nil, err
 	}
